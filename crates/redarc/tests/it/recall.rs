@@ -1,0 +1,1 @@
+//! Recall and damage of the default policy on the generated export.

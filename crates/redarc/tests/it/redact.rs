@@ -1,0 +1,1 @@
+//! Redactor property tests.
