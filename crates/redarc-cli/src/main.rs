@@ -1,6 +1,86 @@
-//! The `redarc` command-line tool.
-fn main() {
-    if let Some(s) = redarc::format::schema("manifest") {
-        print!("{s}");
+//! The `redarc` command-line tool: a thin layer over the library that
+//! parses arguments, prints results and maps errors to exit codes
+//! (0 success, 1 a check failed, 2 usage or I/O error).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod archive_cmd;
+mod demo;
+mod keys;
+
+/// Secrets-redacting, verifiable, age-encrypted export archives.
+#[derive(Debug, Parser)]
+#[command(name = "redarc", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an age X25519 identity (like age-keygen).
+    Keygen(keys::KeygenArgs),
+    /// Pack a directory of <entity>.jsonl files into an encrypted archive.
+    Pack(archive_cmd::PackArgs),
+    /// Verify an archive: exit 0 only when it is valid.
+    Verify(archive_cmd::VerifyArgs),
+    /// Print the manifest of a verified archive as JSON.
+    Inspect(archive_cmd::InspectArgs),
+    /// Extract a verified archive into a new or empty directory.
+    Unpack(archive_cmd::UnpackArgs),
+    /// Print a JSON Schema (manifest by default).
+    Schema {
+        /// Schema name: manifest.
+        name: Option<String>,
+    },
+    /// Generate a small realistic export, pack it with a fresh key, verify it and say what is where.
+    Demo(demo::DemoArgs),
+}
+
+fn run(cli: Cli) -> redarc::Result<i32> {
+    match cli.command {
+        Command::Keygen(args) => keys::keygen(&args),
+        Command::Pack(args) => archive_cmd::pack(&args),
+        Command::Verify(args) => archive_cmd::verify(&args),
+        Command::Inspect(args) => archive_cmd::inspect(&args),
+        Command::Unpack(args) => archive_cmd::unpack(&args),
+        Command::Schema { name } => schema(name.as_deref()),
+        Command::Demo(args) => demo::demo(&args),
     }
+}
+
+fn schema(name: Option<&str>) -> redarc::Result<i32> {
+    let name = name.unwrap_or("manifest");
+    match redarc::format::schema(name) {
+        Some(text) => {
+            print!("{text}");
+            Ok(0)
+        }
+        None => Err(redarc::Error::Usage(format!(
+            "unknown schema {name}; known: {}",
+            redarc::format::SCHEMA_NAMES.join(", ")
+        ))),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+        Err(e) => {
+            eprintln!("redarc: {e}");
+            ExitCode::from(if e.is_check_failure() { 1 } else { 2 })
+        }
+    }
+}
+
+/// Makes a path relative to the current directory for display, if it is below it.
+pub(crate) fn shown(path: &std::path::Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(PathBuf::from))
+        .unwrap_or_else(|| path.to_path_buf())
 }

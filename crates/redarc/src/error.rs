@@ -68,14 +68,16 @@ impl Error {
         matches!(self, Error::Decrypt(_) | Error::Archive { .. })
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
+    /// An [`Error::Io`] with what was being done.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Error {
         Error::Io {
             context: context.into(),
             source,
         }
     }
 
-    pub(crate) fn io_path(what: &str, path: &std::path::Path, source: io::Error) -> Error {
+    /// An [`Error::Io`] for `what` (e.g. `reading`) on `path`.
+    pub fn io_path(what: &str, path: &std::path::Path, source: io::Error) -> Error {
         Error::io(format!("{what} {}", path.display()), source)
     }
 

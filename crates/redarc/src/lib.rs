@@ -13,12 +13,44 @@
 //! - [`Recipients`] and [`Identities`] are the keys; only the archive's
 //!   crypto module touches `age`.
 //!
+//! # Example
+//!
+//! ```
+//! use redarc::{ArchiveReader, ExportOptions, ExportWriter, Identities, Recipients};
+//! # fn main() -> redarc::Result<()> {
+//! #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+//! struct User { id: u64, email: String }
+//!
+//! let identity = Identities::generate_x25519();
+//! let recipients = Recipients::parse(&identity.recipients())?;
+//!
+//! let mut archive = Vec::new();
+//! let mut export = ExportWriter::new(&mut archive, &recipients, ExportOptions::new("staging"))?;
+//! let mut users = export.entity("users")?;
+//! users.write(&User { id: 1, email: "ada@example.com".into() })?;
+//! users.finish()?;
+//! export.omit("sessions", "live sessions are never exported")?;
+//! let manifest = export.finish()?;
+//! assert_eq!(manifest.entity("users").unwrap().records, 1);
+//!
+//! let mut reader = ArchiveReader::open(std::io::Cursor::new(archive), &identity)?;
+//! let users: Vec<User> = reader.records("users")?.collect::<redarc::Result<_>>()?;
+//! assert_eq!(users[0].email, "ada@example.com");
+//! # Ok(()) }
+//! ```
+
 #![forbid(unsafe_code)]
 
+mod archive;
 mod error;
 pub mod format;
 pub mod redact;
 
+pub use archive::{
+    unpack, verify, ArchiveReader, Check, EntityWriter, ExportOptions, ExportWriter, Identities,
+    ReadLimits, Recipients, Records, VerifyReport, DEFAULT_MAX_RECORD, DEFAULT_MAX_WORK_FACTOR,
+    DEFAULT_PART_SIZE,
+};
 pub use error::{ArchiveProblem, DecryptFailure, Error, Result};
 pub use format::Manifest;
 pub use redact::{Policy, Redactor, Report};

@@ -21,7 +21,7 @@ mod types;
 pub use sums::{parse_sha256sums, render_sha256sums};
 pub use types::{
     Custody, Digest, Entity, FormatVersion, Manifest, Omission, Part, Producer, RedactionCount,
-    RedactionSummary, Relation, TenantScope, Timestamp,
+    RedactionSummary, Relation, Sha256, TenantScope, Timestamp,
 };
 
 /// Name of the manifest member; always the last member.
@@ -42,9 +42,9 @@ pub const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest number of parts one entity may have (part indexes are five digits).
 pub const MAX_PARTS_PER_ENTITY: u32 = 100_000;
 /// Longest entity name, in bytes.
-pub const MAX_ENTITY_NAME: usize = 128;
+pub const MAX_ENTITY_NAME: usize = 64;
 
-/// Checks an entity name: 1–128 characters of `A-Z a-z 0-9 _ -`, not
+/// Checks an entity name: 1–64 characters of `A-Z a-z 0-9 _ -`, not
 /// starting with `-`.
 ///
 /// Entity names become file names, so anything that could be a path
@@ -138,7 +138,7 @@ mod tests {
         for ok in ["users", "user_tokens", "A-1", "x"] {
             assert!(validate_entity_name(ok).is_ok(), "{ok}");
         }
-        let long = "a".repeat(129);
+        let long = "a".repeat(65);
         for bad in ["", "a.b", "a/b", "..", "-x", "a b", "é", long.as_str()] {
             assert!(validate_entity_name(bad).is_err(), "{bad}");
         }

@@ -48,6 +48,34 @@ impl Digest {
     }
 }
 
+/// An incremental SHA-256, for callers that hash a stream (e.g. the
+/// transport checksum of a whole archive) without depending on a hash crate.
+#[derive(Clone, Default)]
+pub struct Sha256(sha2::Sha256);
+
+impl Sha256 {
+    /// A fresh hasher.
+    pub fn new() -> Sha256 {
+        Sha256::default()
+    }
+
+    /// Feeds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(&mut self.0, bytes);
+    }
+
+    /// The digest of everything fed.
+    pub fn finish(self) -> Digest {
+        Digest(sha2::Digest::finalize(self.0).into())
+    }
+}
+
+impl fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sha256")
+    }
+}
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.hex())
@@ -296,7 +324,7 @@ impl Part {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Entity {
-    /// Entity name (`[A-Za-z0-9_-]`, 1–128 characters).
+    /// Entity name (`[A-Za-z0-9_-]`, 1–64 characters).
     pub name: String,
     /// Total records across parts.
     pub records: u64,
@@ -492,18 +520,21 @@ impl Manifest {
                 },
             ));
         }
-        let value: serde_json::Value = serde_json::from_slice(bytes)
+        /// Just enough to decide whether the rest can be read.
+        #[derive(Deserialize)]
+        struct Probe {
+            format: Option<String>,
+            format_version: Option<String>,
+        }
+        let probe: Probe = serde_json::from_slice(bytes)
             .map_err(|e| invalid(format!("not JSON ({})", crate::json_error_category(&e))))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| invalid("not a JSON object".into()))?;
-        if obj.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+        if probe.format.as_deref() != Some(FORMAT_NAME) {
             return Err(invalid("format is not \"redarc\"".into()));
         }
-        let version = obj
-            .get("format_version")
-            .and_then(|v| v.as_str())
+        let version = probe
+            .format_version
             .ok_or_else(|| invalid("format_version is missing".into()))?;
+        let version = version.as_str();
         let parsed = FormatVersion::parse(version)
             .ok_or_else(|| invalid("format_version must be 'major.minor'".into()))?;
         if parsed.major != FormatVersion::CURRENT.major {
@@ -512,8 +543,10 @@ impl Manifest {
                 P::UnsupportedVersion(crate::error::printable(version)),
             ));
         }
+        // Parsed from the bytes (not via a Value) so a repeated field is an
+        // error rather than silently last-one-wins.
         let manifest: Manifest =
-            serde_json::from_value(value).map_err(|e| invalid(crate::json_error_category(&e)))?;
+            serde_json::from_slice(bytes).map_err(|e| invalid(crate::json_error_category(&e)))?;
         manifest.validate().map_err(invalid)?;
         Ok(manifest)
     }
@@ -534,6 +567,12 @@ impl Manifest {
     pub fn validate(&self) -> Result<(), String> {
         if self.format != FORMAT_NAME {
             return Err("format is not \"redarc\"".into());
+        }
+        if self.entities.is_empty() {
+            return Err("at least one entity must be exported".into());
+        }
+        if !(0..=0o77777777777).contains(&self.generated_at.unix()) {
+            return Err("generated_at must lie between 1970 and 2242".into());
         }
         let mut names = BTreeSet::new();
         for entity in &self.entities {
@@ -562,6 +601,12 @@ impl Manifest {
                 }
                 if part.records > part.bytes {
                     return Err(format!("{} claims more records than bytes", part.path));
+                }
+                if part.bytes == 0 && entity.parts.len() > 1 {
+                    return Err(format!(
+                        "{} is empty but not its entity's only part",
+                        part.path
+                    ));
                 }
                 records = records.saturating_add(part.records);
                 bytes = bytes.saturating_add(part.bytes);

@@ -1,0 +1,390 @@
+//! pack, verify, inspect and unpack.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use redarc::format::Manifest;
+use redarc::{Error, ExportOptions, ExportWriter, Policy, ReadLimits};
+use sha2_shim::Sha256Writer;
+
+use crate::keys::{IdentityArgs, RecipientArgs};
+
+/// Arguments of `redarc pack`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PackArgs {
+    /// Directory of <entity>.jsonl files (one JSON record per line).
+    pub(crate) export_dir: PathBuf,
+    /// Archive to write (by convention *.tar.zst.age); never overwritten.
+    #[arg(short, long, value_name = "ARCHIVE")]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) recipients: RecipientArgs,
+    /// Source environment recorded in the manifest.
+    #[arg(long, default_value = "production")]
+    pub(crate) environment: String,
+    /// Source application version (e.g. a git SHA) recorded in the manifest.
+    #[arg(long, value_name = "V")]
+    pub(crate) source_version: Option<String>,
+    /// Redaction policy (TOML or JSON); the default policy applies otherwise.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_redaction")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Pack the records unchanged (a raw backup); the manifest then has no redaction summary.
+    #[arg(long)]
+    pub(crate) no_redaction: bool,
+    /// Part size threshold in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = redarc::DEFAULT_PART_SIZE)]
+    pub(crate) part_size: u64,
+    /// zstd level.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) level: i32,
+    /// zstd worker threads (0 compresses on the main thread).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) threads: u32,
+}
+
+pub(crate) fn pack(args: &PackArgs) -> redarc::Result<i32> {
+    let packed = pack_dir(args)?;
+    let m = &packed.manifest;
+    eprintln!(
+        "packed {} entities, {} records, {} bytes of JSONL into {} ({} bytes)",
+        m.entities.len(),
+        m.total_records(),
+        m.entities.iter().map(|e| e.bytes).sum::<u64>(),
+        crate::shown(&args.output).display(),
+        packed.archive_bytes
+    );
+    if let Some(r) = &m.redaction {
+        eprintln!("redaction: policy {}, {} values changed", r.policy, r.total);
+    }
+    eprintln!("transport sha256: {}", packed.transport_sha256);
+    Ok(0)
+}
+
+/// What pack produced.
+pub(crate) struct Packed {
+    pub(crate) manifest: Manifest,
+    pub(crate) archive_bytes: u64,
+    pub(crate) transport_sha256: String,
+}
+
+/// The entity files of an export directory: `<entity>.jsonl`, sorted by name.
+fn entity_files(dir: &Path) -> redarc::Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "jsonl") || !path.is_file() {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{} is not a usable entity file name",
+                    path.display()
+                ))
+            })?
+            .to_string();
+        redarc::format::validate_entity_name(&name)
+            .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        out.push((name, path));
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} holds no <entity>.jsonl file",
+            dir.display()
+        )));
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
+    let files = entity_files(&args.export_dir)?;
+    let recipients = args.recipients.load()?;
+    let mut opts = ExportOptions::new(&args.environment)
+        .part_size(args.part_size)
+        .compression_level(args.level)
+        .compression_threads(args.threads);
+    if let Some(v) = &args.source_version {
+        opts = opts.source_version(v);
+    }
+    if !args.no_redaction {
+        let policy = match &args.policy {
+            Some(path) => Policy::from_path(path)?,
+            None => Policy::default_policy(),
+        };
+        opts = opts.redactor(policy.compile()?);
+    }
+    let out_dir = match args.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if args.output.exists() {
+        return Err(Error::Usage(format!(
+            "{} exists; pack never overwrites",
+            args.output.display()
+        )));
+    }
+    // Written beside the target and renamed into place only when complete,
+    // so a crash never leaves something that looks like a finished archive.
+    let tmp = tempfile::Builder::new()
+        .prefix(".redarc-pack-")
+        .tempfile_in(&out_dir)
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", out_dir.display()),
+                e,
+            )
+        })?;
+    let file = tmp
+        .as_file()
+        .try_clone()
+        .map_err(|e| Error::io("opening the temporary file", e))?;
+    let sink = Sha256Writer::new(std::io::BufWriter::with_capacity(1 << 20, file));
+    let mut export = ExportWriter::new(sink, &recipients, opts)?;
+    let mut line = Vec::with_capacity(64 * 1024);
+    for (name, path) in &files {
+        let mut reader = BufReader::with_capacity(
+            1 << 20,
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?,
+        );
+        let mut entity = export.entity(name)?;
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            if n == 0 {
+                break;
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            // A blank line carries no record.
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            entity.write_json_line(&line)?;
+        }
+        entity.finish()?;
+    }
+    let (manifest, sink) = export.finish_into_inner()?;
+    let (buffered, digest, bytes) = sink.finish();
+    let file = buffered
+        .into_inner()
+        .map_err(|e| Error::io("flushing the archive", e.into_error()))?;
+    file.sync_all()
+        .map_err(|e| Error::io("syncing the archive", e))?;
+    tmp.persist_noclobber(&args.output).map_err(|e| {
+        Error::io(
+            format!("moving the archive to {}", args.output.display()),
+            e.error,
+        )
+    })?;
+    let file_name = args
+        .output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sidecar = PathBuf::from(format!("{}.sha256", args.output.display()));
+    std::fs::write(&sidecar, format!("{digest}  {file_name}\n"))
+        .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
+    sync_dir(&out_dir);
+    Ok(Packed {
+        manifest,
+        archive_bytes: bytes,
+        transport_sha256: digest,
+    })
+}
+
+fn sync_dir(dir: &Path) {
+    // Best effort: makes the rename durable on filesystems that need it.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Arguments of `redarc verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The archive.
+    pub(crate) archive: PathBuf,
+    #[command(flatten)]
+    pub(crate) identity: IdentityArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+fn open(path: &Path) -> redarc::Result<BufReader<File>> {
+    File::open(path)
+        .map(|f| BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+}
+
+pub(crate) fn verify(args: &VerifyArgs) -> redarc::Result<i32> {
+    let ids = args.identity.load()?;
+    let result = redarc::verify(open(&args.archive)?, &ids, ReadLimits::default());
+    let report = match result {
+        Ok(r) => r,
+        Err(e) if args.format == OutputFormat::Json && e.is_check_failure() => {
+            let doc = serde_json::json!({
+                "archive": args.archive.display().to_string(),
+                "complete": false,
+                "valid": false,
+                "error": e.to_string(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return Ok(1);
+        }
+        Err(e) => return Err(e),
+    };
+    match args.format {
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "archive": args.archive.display().to_string(),
+                "complete": report.complete,
+                "valid": report.valid,
+                "format_version": report.manifest.format_version.to_string(),
+                "generated_at": report.manifest.generated_at.to_string(),
+                "environment": report.manifest.environment,
+                "entities": report.manifest.entities.iter().map(|e| serde_json::json!({
+                    "name": e.name, "records": e.records, "bytes": e.bytes, "parts": e.parts.len()
+                })).collect::<Vec<_>>(),
+                "checks": report.checks,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        OutputFormat::Text => {
+            for c in &report.checks {
+                let mark = if c.passed { "ok  " } else { "FAIL" };
+                match &c.detail {
+                    Some(d) => println!(
+                        "{mark} {:<14} {} checked, {} failed: {d}",
+                        c.name, c.checked, c.failed
+                    ),
+                    None => println!("{mark} {:<14} {} checked", c.name, c.checked),
+                }
+            }
+            let m = &report.manifest;
+            println!(
+                "{}: {} ({} entities, {} records, format {}, generated {} in {})",
+                args.archive.display(),
+                if report.valid { "valid" } else { "INVALID" },
+                m.entities.len(),
+                m.total_records(),
+                m.format_version,
+                m.generated_at,
+                m.environment
+            );
+        }
+    }
+    Ok(if report.valid { 0 } else { 1 })
+}
+
+/// Arguments of `redarc inspect`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InspectArgs {
+    /// The archive.
+    pub(crate) archive: PathBuf,
+    #[command(flatten)]
+    pub(crate) identity: IdentityArgs,
+}
+
+pub(crate) fn inspect(args: &InspectArgs) -> redarc::Result<i32> {
+    let ids = args.identity.load()?;
+    let report = redarc::verify(open(&args.archive)?, &ids, ReadLimits::default())?;
+    report.to_result()?;
+    std::io::stdout()
+        .write_all(&report.manifest.to_bytes())
+        .map_err(|e| Error::io("writing the manifest", e))?;
+    Ok(0)
+}
+
+/// Arguments of `redarc unpack`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UnpackArgs {
+    /// The archive.
+    pub(crate) archive: PathBuf,
+    #[command(flatten)]
+    pub(crate) identity: IdentityArgs,
+    /// Directory to create (or an empty one): manifest.json, SHA256SUMS and data/.
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: PathBuf,
+}
+
+pub(crate) fn unpack(args: &UnpackArgs) -> redarc::Result<i32> {
+    let ids = args.identity.load()?;
+    let report = redarc::unpack(
+        open(&args.archive)?,
+        &ids,
+        &args.output,
+        ReadLimits::default(),
+    )?;
+    eprintln!(
+        "unpacked {} entities, {} records into {}",
+        report.manifest.entities.len(),
+        report.manifest.total_records(),
+        args.output.display()
+    );
+    Ok(0)
+}
+
+/// SHA-256 of everything written through, for the transport checksum.
+mod sha2_shim {
+    use std::io::{self, Write};
+
+    use redarc::format::Digest;
+
+    /// A writer that hashes what passes through it.
+    pub(crate) struct Sha256Writer<W> {
+        inner: W,
+        hasher: redarc::format::Sha256,
+        bytes: u64,
+    }
+
+    impl<W: Write> Sha256Writer<W> {
+        pub(crate) fn new(inner: W) -> Self {
+            Sha256Writer {
+                inner,
+                hasher: redarc::format::Sha256::new(),
+                bytes: 0,
+            }
+        }
+
+        /// The writer, the hex digest and the byte count.
+        pub(crate) fn finish(self) -> (W, String, u64) {
+            let d: Digest = self.hasher.finish();
+            (self.inner, d.hex(), self.bytes)
+        }
+    }
+
+    impl<W: Write> Write for Sha256Writer<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.hasher.update(&buf[..n]);
+            self.bytes += n as u64;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The archive: streaming writer and reader over tar → zstd → age.
+
+mod crypto;
+mod reader;
+mod stream;
+mod writer;
+
+pub use crypto::{Identities, Recipients, DEFAULT_MAX_WORK_FACTOR};
+pub use reader::{unpack, verify, ArchiveReader, Check, Records, VerifyReport};
+pub use stream::ReadLimits;
+pub use writer::{
+    EntityWriter, ExportOptions, ExportWriter, DEFAULT_MAX_RECORD, DEFAULT_PART_SIZE,
+};

@@ -1,0 +1,618 @@
+//! Verification, typed reading and extraction of archives.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::Digest as _;
+
+use crate::archive::crypto::Identities;
+use crate::archive::stream::{Kind, MemberHeader, MemberStream, ReadLimits};
+use crate::error::{ArchiveProblem as P, Error};
+use crate::format::{Digest, Manifest, Part};
+use crate::Result;
+
+/// What one pass learned about a part, without keeping its data.
+#[derive(Debug, Clone)]
+struct PartSeen {
+    name: String,
+    size: u64,
+    records: u64,
+    digest: Digest,
+    bad_line: Option<(u64, String)>,
+}
+
+struct Scanned {
+    parts: Vec<PartSeen>,
+    sums: Vec<u8>,
+    manifest: Manifest,
+}
+
+/// Counts lines and checks that each is one JSON value.
+fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u64, String)>) {
+    let mut records = 0u64;
+    let mut bad = None;
+    let mut start = 0usize;
+    for (i, &b) in data.iter().enumerate() {
+        if b != b'\n' {
+            continue;
+        }
+        records += 1;
+        if bad.is_none() {
+            let line = &data[start..i];
+            if line.is_empty() {
+                bad = Some((records, "empty line".to_string()));
+            } else if line.contains(&b'\r') {
+                bad = Some((records, "carriage return".to_string()));
+            } else if check_json {
+                if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+                    bad = Some((records, crate::json_error_category(&e)));
+                }
+            }
+        }
+        start = i + 1;
+    }
+    if start < data.len() && bad.is_none() {
+        bad = Some((records + 1, "last record has no final newline".to_string()));
+    }
+    (records, bad)
+}
+
+fn scan<R: Read>(
+    source: R,
+    identities: &Identities,
+    limits: ReadLimits,
+    check_json: bool,
+    mut sink: impl FnMut(&MemberHeader, &[u8]) -> Result<()>,
+) -> Result<Scanned> {
+    let mut stream = MemberStream::open(source, identities, limits)?;
+    let mut buf = Vec::new();
+    let mut parts = Vec::new();
+    let mut sums = None;
+    let mut manifest_bytes = None;
+    while let Some(header) = stream.next_header()? {
+        stream.read_data(&header, &mut buf)?;
+        sink(&header, &buf)?;
+        match header.kind {
+            Kind::Part { .. } => {
+                let (records, bad_line) = inspect_records(&buf, check_json);
+                parts.push(PartSeen {
+                    name: header.name.clone(),
+                    size: buf.len() as u64,
+                    records,
+                    digest: Digest(sha2::Sha256::digest(&buf).into()),
+                    bad_line,
+                });
+            }
+            Kind::Sums => sums = Some(std::mem::take(&mut buf)),
+            Kind::Manifest => manifest_bytes = Some(std::mem::take(&mut buf)),
+        }
+    }
+    let manifest_bytes = manifest_bytes.ok_or_else(|| Error::archive(P::ManifestMissing))?;
+    let manifest = Manifest::from_slice(&manifest_bytes)?;
+    let sums = sums.ok_or_else(|| Error::member(crate::format::SUMS_MEMBER, P::MissingMember))?;
+    Ok(Scanned {
+        parts,
+        sums,
+        manifest,
+    })
+}
+
+/// One check of a verification and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Check {
+    /// Check name, e.g. `hashes`.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// How many items were checked.
+    pub checked: u64,
+    /// How many failed.
+    pub failed: u64,
+    /// The first failure, if any (never record contents).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The outcome of verifying an archive: every check with its counts.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// The manifest read from the archive.
+    pub manifest: Manifest,
+    /// Members and manifest match one to one: nothing missing, nothing
+    /// extra, no duplicates, in order.
+    pub complete: bool,
+    /// Complete, and every size, hash, record count, record and the
+    /// checksum list are right.
+    pub valid: bool,
+    /// Each check in the order it ran.
+    pub checks: Vec<Check>,
+    #[serde(skip)]
+    failures: Vec<(Option<String>, P)>,
+}
+
+impl VerifyReport {
+    fn build(scanned: &Scanned) -> VerifyReport {
+        let manifest = &scanned.manifest;
+        let mut failures: Vec<(Option<String>, P)> = Vec::new();
+        let listed: Vec<&Part> = manifest
+            .entities
+            .iter()
+            .flat_map(|e| e.parts.iter())
+            .collect();
+        let seen: HashMap<&str, &PartSeen> =
+            scanned.parts.iter().map(|p| (p.name.as_str(), p)).collect();
+        let listed_names: HashSet<&str> = listed.iter().map(|p| p.path.as_str()).collect();
+
+        let mut complete = Check::new("complete", listed.len() as u64);
+        for part in &listed {
+            if !seen.contains_key(part.path.as_str()) {
+                complete.fail(&mut failures, Some(&part.path), P::MissingMember);
+            }
+        }
+        for part in &scanned.parts {
+            if !listed_names.contains(part.name.as_str()) {
+                complete.fail(&mut failures, Some(&part.name), P::UnlistedMember);
+            }
+        }
+        if complete.failed == 0
+            && !listed
+                .iter()
+                .map(|p| p.path.as_str())
+                .eq(scanned.parts.iter().map(|p| p.name.as_str()))
+        {
+            complete.fail(
+                &mut failures,
+                None,
+                P::Order("parts are not in manifest order".into()),
+            );
+        }
+
+        let mut sizes = Check::new("sizes", 0);
+        let mut hashes = Check::new("hashes", 0);
+        let mut counts = Check::new("record-counts", 0);
+        let mut records = Check::new("records-json", 0);
+        for part in &listed {
+            let Some(found) = seen.get(part.path.as_str()) else {
+                continue;
+            };
+            sizes.checked += 1;
+            if found.size != part.bytes {
+                sizes.fail(
+                    &mut failures,
+                    Some(&part.path),
+                    P::SizeMismatch {
+                        expected: part.bytes,
+                        actual: found.size,
+                    },
+                );
+                continue;
+            }
+            hashes.checked += 1;
+            if found.digest != part.sha256 {
+                hashes.fail(&mut failures, Some(&part.path), P::HashMismatch);
+                continue;
+            }
+            counts.checked += 1;
+            if found.records != part.records {
+                counts.fail(
+                    &mut failures,
+                    Some(&part.path),
+                    P::CountMismatch {
+                        expected: part.records,
+                        actual: found.records,
+                    },
+                );
+            }
+            records.checked += found.records;
+            if let Some((line, detail)) = &found.bad_line {
+                records.fail(
+                    &mut failures,
+                    Some(&part.path),
+                    P::BadRecord {
+                        line: *line,
+                        detail: detail.clone(),
+                    },
+                );
+            }
+        }
+
+        let mut sums = Check::new("sha256sums", 1);
+        if Digest::of(&scanned.sums) != manifest.sha256sums {
+            sums.fail(
+                &mut failures,
+                Some(crate::format::SUMS_MEMBER),
+                P::HashMismatch,
+            );
+        } else if scanned.sums != manifest.expected_sha256sums() {
+            sums.fail(
+                &mut failures,
+                Some(crate::format::SUMS_MEMBER),
+                P::SumsMismatch("its lines differ from the manifest's parts".into()),
+            );
+        }
+
+        let is_complete = complete.passed;
+        let checks = vec![complete, sizes, hashes, counts, records, sums];
+        let valid = checks.iter().all(|c| c.passed);
+        VerifyReport {
+            manifest: manifest.clone(),
+            complete: is_complete,
+            valid,
+            checks,
+            failures,
+        }
+    }
+
+    /// `Ok(())` when valid, otherwise the first failure as an error.
+    pub fn to_result(&self) -> Result<()> {
+        match self.failures.first() {
+            None => Ok(()),
+            Some((member, problem)) => Err(Error::Archive {
+                member: member.clone(),
+                offset: None,
+                problem: problem.clone(),
+            }),
+        }
+    }
+}
+
+impl Check {
+    fn new(name: &str, checked: u64) -> Check {
+        Check {
+            name: name.into(),
+            passed: true,
+            checked,
+            failed: 0,
+            detail: None,
+        }
+    }
+
+    fn fail(&mut self, failures: &mut Vec<(Option<String>, P)>, member: Option<&str>, problem: P) {
+        self.passed = false;
+        self.failed += 1;
+        if self.detail.is_none() {
+            self.detail = Some(match member {
+                Some(m) => format!("{m}: {problem}"),
+                None => problem.to_string(),
+            });
+        }
+        failures.push((member.map(crate::error::printable), problem));
+    }
+}
+
+/// Verifies an archive in one streaming pass: decrypts, decompresses and
+/// checks every member against the manifest.
+///
+/// # Errors
+/// An error when the archive cannot be read at all (decryption, damaged
+/// layers, a structural rule of the tar stream, an unreadable manifest);
+/// otherwise `Ok` with a report whose `valid` says whether every check
+/// passed. Never panics on any input.
+pub fn verify<R: Read>(
+    source: R,
+    identities: &Identities,
+    limits: ReadLimits,
+) -> Result<VerifyReport> {
+    let scanned = scan(source, identities, limits, true, |_, _| Ok(()))?;
+    Ok(VerifyReport::build(&scanned))
+}
+
+/// An archive that passed verification, from which records can be read.
+///
+/// [`ArchiveReader::open`] reads the whole archive once and refuses it
+/// unless every check passes; [`ArchiveReader::records`] then reads it
+/// again, checking each part's size and hash once more before parsing it.
+pub struct ArchiveReader<R: Read + Seek> {
+    source: R,
+    identities: Identities,
+    limits: ReadLimits,
+    report: VerifyReport,
+    start: u64,
+}
+
+impl<R: Read + Seek> std::fmt::Debug for ArchiveReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveReader")
+            .field("entities", &self.report.manifest.entities.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read + Seek> ArchiveReader<R> {
+    /// Opens and fully verifies an archive.
+    ///
+    /// # Errors
+    /// Any failed check, as [`Error::Archive`] or [`Error::Decrypt`].
+    pub fn open(source: R, identities: &Identities) -> Result<ArchiveReader<R>> {
+        ArchiveReader::open_with_limits(source, identities, ReadLimits::default())
+    }
+
+    /// As [`ArchiveReader::open`], with explicit limits.
+    pub fn open_with_limits(
+        mut source: R,
+        identities: &Identities,
+        limits: ReadLimits,
+    ) -> Result<ArchiveReader<R>> {
+        let start = source
+            .stream_position()
+            .map_err(|e| Error::io("seeking the archive", e))?;
+        let report = verify(&mut source, identities, limits)?;
+        report.to_result()?;
+        source
+            .seek(SeekFrom::Start(start))
+            .map_err(|e| Error::io("seeking the archive", e))?;
+        Ok(ArchiveReader {
+            source,
+            identities: identities.clone(),
+            limits,
+            report,
+            start,
+        })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.report.manifest
+    }
+
+    /// The verification report.
+    pub fn report(&self) -> &VerifyReport {
+        &self.report
+    }
+
+    /// Iterates the records of `entity`, deserialized as `T`.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] if the archive has no such entity; the iterator
+    /// yields [`Error::Record`] for a record that does not deserialize (by
+    /// record number, never contents) and [`Error::Archive`] if the archive
+    /// changed since it was verified.
+    pub fn records<T: DeserializeOwned>(&mut self, entity: &str) -> Result<Records<'_, R, T>> {
+        let parts = self
+            .report
+            .manifest
+            .entity(entity)
+            .ok_or_else(|| Error::Usage(format!("the archive has no entity {entity}")))?
+            .parts
+            .clone();
+        let start = self.start;
+        self.source
+            .seek(SeekFrom::Start(start))
+            .map_err(|e| Error::io("seeking the archive", e))?;
+        let stream = MemberStream::open(&mut self.source, &self.identities, self.limits)?;
+        Ok(Records {
+            stream: Some(stream),
+            entity: entity.to_string(),
+            parts,
+            next_part: 0,
+            buf: Vec::new(),
+            pos: 0,
+            record_no: 0,
+            failed: false,
+            _t: PhantomData,
+        })
+    }
+
+    /// Returns the source, positioned where it was when opened.
+    pub fn into_inner(self) -> R {
+        self.source
+    }
+}
+
+/// Iterator over the typed records of one entity; see
+/// [`ArchiveReader::records`].
+pub struct Records<'a, R: Read + Seek, T> {
+    stream: Option<MemberStream<&'a mut R>>,
+    entity: String,
+    parts: Vec<Part>,
+    next_part: usize,
+    buf: Vec<u8>,
+    pos: usize,
+    record_no: u64,
+    failed: bool,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<R: Read + Seek, T> std::fmt::Debug for Records<'_, R, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Records")
+            .field("entity", &self.entity)
+            .field("record", &self.record_no)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read + Seek, T: DeserializeOwned> Records<'_, R, T> {
+    /// Loads the next part of the entity, checked against the manifest.
+    /// `Ok(false)` when there is none.
+    fn load_next_part(&mut self) -> Result<bool> {
+        let Some(part) = self.parts.get(self.next_part) else {
+            return Ok(false);
+        };
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(false);
+        };
+        loop {
+            let header = stream
+                .next_header()?
+                .ok_or_else(|| Error::member(&part.path, P::MissingMember))?;
+            stream.read_data(&header, &mut self.buf)?;
+            if header.name != part.path {
+                continue;
+            }
+            if self.buf.len() as u64 != part.bytes {
+                return Err(Error::member(
+                    &part.path,
+                    P::SizeMismatch {
+                        expected: part.bytes,
+                        actual: self.buf.len() as u64,
+                    },
+                ));
+            }
+            if Digest(sha2::Sha256::digest(&self.buf).into()) != part.sha256 {
+                return Err(Error::member(&part.path, P::HashMismatch));
+            }
+            self.pos = 0;
+            self.next_part += 1;
+            return Ok(true);
+        }
+    }
+}
+
+impl<R: Read + Seek, T: DeserializeOwned> Iterator for Records<'_, R, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        if self.failed {
+            return None;
+        }
+        while self.pos >= self.buf.len() {
+            match self.load_next_part() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.stream = None;
+                    return None;
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        let rest = &self.buf[self.pos..];
+        let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let line = &rest[..end];
+        self.pos += end + 1;
+        self.record_no += 1;
+        Some(serde_json::from_slice(line).map_err(|e| Error::Record {
+            entity: self.entity.clone(),
+            record: self.record_no,
+            detail: crate::json_error_category(&e),
+        }))
+    }
+}
+
+/// Extracts a verified archive into `dir` (new, or an empty directory):
+/// `manifest.json`, `SHA256SUMS` and `data/<entity>.<part>.jsonl`.
+///
+/// Members are written to a staging directory beside `dir`, and moved into
+/// place only after every check has passed; on any failure nothing is left
+/// behind. Only names the format allows are written, so nothing can land
+/// outside `dir`.
+///
+/// # Errors
+/// Any failed check, or an I/O error writing the files.
+pub fn unpack<R: Read>(
+    source: R,
+    identities: &Identities,
+    dir: &Path,
+    limits: ReadLimits,
+) -> Result<VerifyReport> {
+    let (parent, target_name) = split_target(dir)?;
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io_path("reading", dir, e))?;
+        if entries.next().is_some() {
+            return Err(Error::Usage(format!(
+                "{} is not empty; unpack needs a new or empty directory",
+                dir.display()
+            )));
+        }
+    }
+    let staging = Staging::create(&parent, &target_name)?;
+    let data_dir = staging.path.join(crate::format::DATA_DIR);
+    std::fs::create_dir(&data_dir).map_err(|e| Error::io_path("creating", &data_dir, e))?;
+    let scanned = scan(source, identities, limits, true, |header, data| {
+        // The name passed MemberStream's checks: one of three fixed shapes.
+        let path = staging.path.join(&header.name);
+        write_new_file(&path, data)
+    })?;
+    let report = VerifyReport::build(&scanned);
+    report.to_result()?;
+    staging.commit(dir)?;
+    Ok(report)
+}
+
+fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::Usage(format!("{} is not a usable directory name", dir.display())))?
+        .to_string();
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((parent, name))
+}
+
+fn write_new_file(path: &Path, data: &[u8]) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io_path("creating", path, e))?;
+    file.write_all(data)
+        .map_err(|e| Error::io_path("writing", path, e))?;
+    file.sync_all()
+        .map_err(|e| Error::io_path("syncing", path, e))
+}
+
+/// A directory beside the target, removed on drop unless committed.
+struct Staging {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    fn create(parent: &Path, name: &str) -> Result<Staging> {
+        let path = parent.join(format!(
+            ".{name}.redarc-partial-{:016x}",
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir(&path).map_err(|e| Error::io_path("creating", &path, e))?;
+        Ok(Staging {
+            path,
+            committed: false,
+        })
+    }
+
+    fn commit(mut self, target: &Path) -> Result<()> {
+        // rename(2) replaces an empty directory, so an empty target is fine.
+        std::fs::rename(&self.path, target)
+            .map_err(|e| Error::io_path("moving the unpacked archive to", target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: the staging name marks it as partial if removal fails.
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_inspection() {
+        assert_eq!(inspect_records(b"", true), (0, None));
+        assert_eq!(inspect_records(b"{}\n[1]\n", true), (2, None));
+        assert_eq!(inspect_records(b"{}\n{", true).1.unwrap().0, 2);
+        assert_eq!(inspect_records(b"{}\n\n", true).1.unwrap().0, 2);
+        assert_eq!(inspect_records(b"{}\r\n", true).1.unwrap().0, 1);
+        assert_eq!(inspect_records(b"{}\n{\r}\n", true).1.unwrap().0, 2);
+        assert_eq!(inspect_records(b"{} {}\n", true).1.unwrap().0, 1);
+        assert!(inspect_records(b"{x}\n", false).1.is_none());
+    }
+}

@@ -1,0 +1,514 @@
+//! Streaming export writer: records → JSONL parts → tar → zstd → age.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use serde::Serialize;
+use sha2::Digest as _;
+
+use crate::archive::crypto::Recipients;
+use crate::error::Error;
+use crate::format::{
+    self, Custody, Digest, Entity, FormatVersion, Manifest, Omission, Part, Producer, Relation,
+    TenantScope, Timestamp, MANIFEST_MEMBER, MAX_PARTS_PER_ENTITY, MAX_PART_BYTES, SUMS_MEMBER,
+};
+use crate::redact::{Redactor, Report};
+use crate::Result;
+
+/// Default size at which an entity's current part is closed: 8 MiB.
+///
+/// A part is buffered whole (its tar header needs the size first), so this
+/// is also the writer's main memory cost.
+pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
+
+/// Default largest record accepted: 16 MiB.
+pub const DEFAULT_MAX_RECORD: u64 = 16 * 1024 * 1024;
+
+/// How to write an export.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ExportOptions {
+    pub(crate) environment: String,
+    pub(crate) source_version: Option<String>,
+    pub(crate) generated_at: Option<Timestamp>,
+    pub(crate) part_size: u64,
+    pub(crate) max_record: u64,
+    pub(crate) level: i32,
+    pub(crate) threads: u32,
+    pub(crate) redactor: Option<Redactor>,
+    pub(crate) custody: Option<Custody>,
+    pub(crate) tenant: Option<TenantScope>,
+    pub(crate) relations: Vec<Relation>,
+}
+
+impl ExportOptions {
+    /// Options for an export of `environment` (e.g. `production`), with
+    /// defaults: 8 MiB parts, zstd level 3, no redaction.
+    pub fn new(environment: impl Into<String>) -> ExportOptions {
+        ExportOptions {
+            environment: environment.into(),
+            source_version: None,
+            generated_at: None,
+            part_size: DEFAULT_PART_SIZE,
+            max_record: DEFAULT_MAX_RECORD,
+            level: 3,
+            threads: 0,
+            redactor: None,
+            custody: None,
+            tenant: None,
+            relations: Vec::new(),
+        }
+    }
+
+    /// Version of the application the data comes from (e.g. a git SHA).
+    pub fn source_version(mut self, version: impl Into<String>) -> Self {
+        self.source_version = Some(version.into());
+        self
+    }
+
+    /// Fixes `generated_at` (default: now). With the same records and
+    /// options, a fixed time gives byte-identical plaintext.
+    pub fn generated_at(mut self, at: Timestamp) -> Self {
+        self.generated_at = Some(at);
+        self
+    }
+
+    /// Part size threshold in bytes (clamped to 1 byte … 64 MiB).
+    pub fn part_size(mut self, bytes: u64) -> Self {
+        self.part_size = bytes.clamp(1, MAX_PART_BYTES);
+        self
+    }
+
+    /// Largest record accepted, in bytes (clamped to 1 byte … 64 MiB − 1).
+    pub fn max_record(mut self, bytes: u64) -> Self {
+        self.max_record = bytes.clamp(1, MAX_PART_BYTES - 1);
+        self
+    }
+
+    /// zstd compression level (1–19; default 3).
+    pub fn compression_level(mut self, level: i32) -> Self {
+        self.level = level.clamp(1, 19);
+        self
+    }
+
+    /// zstd worker threads; 0 (the default) compresses on the calling thread.
+    pub fn compression_threads(mut self, threads: u32) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Passes every record through `redactor` before it is written; the
+    /// manifest then carries the redaction summary.
+    pub fn redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// Custody metadata (purpose, ticket, scope, expiry).
+    pub fn custody(mut self, custody: Custody) -> Self {
+        self.custody = Some(custody);
+        self
+    }
+
+    /// Declares the tenant the export is scoped to.
+    pub fn tenant(mut self, tenant: TenantScope) -> Self {
+        self.tenant = Some(tenant);
+        self
+    }
+
+    /// Declares a foreign key between two exported entities.
+    pub fn relation(mut self, relation: Relation) -> Self {
+        self.relations.push(relation);
+        self
+    }
+}
+
+type Stack<W> = tar::Builder<zstd::stream::write::Encoder<'static, age::stream::StreamWriter<W>>>;
+
+/// Writes an export archive as a stream.
+///
+/// Open entities one at a time with [`ExportWriter::entity`], write records,
+/// [`EntityWriter::finish`] each, declare omissions, then call
+/// [`ExportWriter::finish`], which writes `SHA256SUMS` and the manifest and
+/// reports every error. Dropping the writer without `finish` leaves an
+/// incomplete archive that every reader rejects.
+pub struct ExportWriter<W: Write> {
+    stack: Option<Stack<W>>,
+    opts: ExportOptions,
+    generated_at: Timestamp,
+    entities: Vec<Entity>,
+    omitted: Vec<Omission>,
+    names: BTreeSet<String>,
+    open: Option<String>,
+    failed: bool,
+    report: Report,
+    part: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl<W: Write> std::fmt::Debug for ExportWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportWriter")
+            .field("entities", &self.entities.len())
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> ExportWriter<W> {
+    /// Starts an export written to `out`, encrypted to `recipients`.
+    ///
+    /// # Errors
+    /// [`Error::Key`] if the recipients cannot be used; [`Error::Io`] if the
+    /// age header cannot be written.
+    pub fn new(out: W, recipients: &Recipients, opts: ExportOptions) -> Result<ExportWriter<W>> {
+        if opts.environment.is_empty() || opts.environment.len() > 64 {
+            return Err(Error::Usage(
+                "environment must be 1 to 64 characters".into(),
+            ));
+        }
+        let age = recipients.encrypt(out)?;
+        let mut zstd = zstd::stream::write::Encoder::new(age, opts.level)
+            .map_err(|e| Error::io("starting zstd", e))?;
+        zstd.include_checksum(true)
+            .map_err(|e| Error::io("configuring zstd", e))?;
+        if opts.threads > 0 {
+            zstd.multithread(opts.threads)
+                .map_err(|e| Error::io("configuring zstd threads", e))?;
+        }
+        let mut tar = tar::Builder::new(zstd);
+        tar.mode(tar::HeaderMode::Deterministic);
+        let generated_at = opts.generated_at.unwrap_or_else(Timestamp::now);
+        // It is also every member's ustar mtime: 11 octal digits, from 1970.
+        if !(0..=0o77777777777).contains(&generated_at.unix()) {
+            return Err(Error::Usage(
+                "generated_at must lie between 1970 and 2242".into(),
+            ));
+        }
+        let part_capacity = opts.part_size.min(DEFAULT_PART_SIZE) as usize;
+        Ok(ExportWriter {
+            stack: Some(tar),
+            generated_at,
+            entities: Vec::new(),
+            omitted: Vec::new(),
+            names: BTreeSet::new(),
+            open: None,
+            failed: false,
+            report: Report::new(),
+            part: Vec::with_capacity(part_capacity + 4096),
+            scratch: Vec::with_capacity(4096),
+            opts,
+        })
+    }
+
+    /// Opens entity `name` for writing. Only one entity can be open at a
+    /// time; its parts are written as they fill.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for an invalid or repeated name, or if an earlier
+    /// entity was dropped without [`EntityWriter::finish`].
+    pub fn entity(&mut self, name: &str) -> Result<EntityWriter<'_, W>> {
+        self.usable()?;
+        if let Some(open) = &self.open {
+            self.failed = true;
+            return Err(Error::Usage(format!(
+                "entity {open} was dropped without finish(); the export is incomplete"
+            )));
+        }
+        format::validate_entity_name(name).map_err(Error::Usage)?;
+        if !self.names.insert(name.to_string()) {
+            return Err(Error::Usage(format!(
+                "entity {name} is already in the export"
+            )));
+        }
+        self.open = Some(name.to_string());
+        self.part.clear();
+        Ok(EntityWriter {
+            export: self,
+            name: name.to_string(),
+            parts: Vec::new(),
+            part_records: 0,
+            record_no: 0,
+        })
+    }
+
+    /// Declares an entity deliberately not exported, with the reason.
+    pub fn omit(&mut self, name: &str, reason: &str) -> Result<()> {
+        self.usable()?;
+        format::validate_entity_name(name).map_err(Error::Usage)?;
+        if reason.trim().is_empty() {
+            return Err(Error::Usage(format!(
+                "omitted entity {name} needs a reason"
+            )));
+        }
+        if !self.names.insert(name.to_string()) {
+            return Err(Error::Usage(format!(
+                "entity {name} is already in the export"
+            )));
+        }
+        self.omitted.push(Omission::new(name, reason));
+        Ok(())
+    }
+
+    /// What redaction has changed so far.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Writes `SHA256SUMS` and the manifest, closes every layer and returns
+    /// the manifest.
+    ///
+    /// # Errors
+    /// Any error of the underlying writer, or [`Error::Usage`] if an entity
+    /// was left open.
+    pub fn finish(self) -> Result<Manifest> {
+        self.finish_into_inner().map(|(m, _)| m)
+    }
+
+    /// As [`ExportWriter::finish`], also returning the underlying writer.
+    pub fn finish_into_inner(mut self) -> Result<(Manifest, W)> {
+        self.usable()?;
+        if let Some(open) = &self.open {
+            return Err(Error::Usage(format!(
+                "entity {open} was not finished; the export is incomplete"
+            )));
+        }
+        if self.entities.is_empty() {
+            return Err(Error::Usage(
+                "an export needs at least one entity (an empty one is fine)".into(),
+            ));
+        }
+        let sums = format::render_sha256sums(
+            self.entities
+                .iter()
+                .flat_map(|e| e.parts.iter().map(|p| (p.path.as_str(), &p.sha256))),
+        );
+        let redaction = self.opts.redactor.as_ref().map(|r| self.report.summary(r));
+        let manifest = Manifest {
+            format: format::FORMAT_NAME.into(),
+            format_version: FormatVersion::CURRENT,
+            generated_at: self.generated_at,
+            environment: self.opts.environment.clone(),
+            source_version: self.opts.source_version.clone(),
+            producer: Producer::redarc(),
+            entities: std::mem::take(&mut self.entities),
+            omitted: std::mem::take(&mut self.omitted),
+            sha256sums: Digest::of(&sums),
+            redaction,
+            relations: self.opts.relations.clone(),
+            tenant: self.opts.tenant.clone(),
+            custody: self.opts.custody.clone(),
+        };
+        manifest
+            .validate()
+            .map_err(|e| Error::Usage(format!("the export breaks a format rule: {e}")))?;
+        let bytes = manifest.to_bytes();
+        if sums.len() as u64 > format::MAX_SUMS_BYTES
+            || bytes.len() as u64 > format::MAX_MANIFEST_BYTES
+        {
+            self.failed = true;
+            return Err(Error::Usage(
+                "the export has too many parts for one manifest; raise the part size".into(),
+            ));
+        }
+        self.append(SUMS_MEMBER, &sums)?;
+        self.append(MANIFEST_MEMBER, &bytes)?;
+        let stack = self
+            .stack
+            .take()
+            .ok_or_else(|| Error::Usage("the export writer already failed".into()))?;
+        let zstd = stack
+            .into_inner()
+            .map_err(|e| Error::io("finishing the tar stream", e))?;
+        let age = zstd
+            .finish()
+            .map_err(|e| Error::io("finishing the zstd stream", e))?;
+        let mut out = age
+            .finish()
+            .map_err(|e| Error::io("finishing the age stream", e))?;
+        out.flush()
+            .map_err(|e| Error::io("flushing the archive", e))?;
+        Ok((manifest, out))
+    }
+
+    fn usable(&self) -> Result<()> {
+        if self.failed || self.stack.is_none() {
+            return Err(Error::Usage(
+                "the export writer failed earlier; start a new export".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        let mut header = tar::Header::new_ustar();
+        header
+            .set_path(path)
+            .map_err(|e| Error::io(format!("naming member {path}"), e))?;
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(u64::try_from(self.generated_at.unix()).unwrap_or(0));
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        let Some(stack) = self.stack.as_mut() else {
+            return Err(Error::Usage("the export writer already failed".into()));
+        };
+        if let Err(e) = stack.append(&header, data) {
+            self.failed = true;
+            return Err(Error::io(format!("writing member {path}"), e));
+        }
+        Ok(())
+    }
+
+    /// Closes the current part of `entity` (index `index`) and returns its
+    /// description.
+    fn flush_part(&mut self, entity: &str, index: u32, records: u64) -> Result<Part> {
+        if index >= MAX_PARTS_PER_ENTITY {
+            self.failed = true;
+            return Err(Error::Usage(format!(
+                "entity {entity} needs more than {MAX_PARTS_PER_ENTITY} parts; raise the part size"
+            )));
+        }
+        let path = format::part_path(entity, index);
+        let digest = Digest(sha2::Sha256::digest(&self.part).into());
+        let part = std::mem::take(&mut self.part);
+        let result = self.append(&path, &part);
+        self.part = part;
+        let bytes = self.part.len() as u64;
+        self.part.clear();
+        result?;
+        Ok(Part::new(path, records, bytes, digest))
+    }
+}
+
+/// Writes the records of one entity. Obtained from [`ExportWriter::entity`].
+///
+/// Call [`EntityWriter::finish`] when done: dropping it unfinished makes the
+/// export fail at its next step.
+pub struct EntityWriter<'a, W: Write> {
+    export: &'a mut ExportWriter<W>,
+    name: String,
+    parts: Vec<Part>,
+    part_records: u64,
+    record_no: u64,
+}
+
+impl<W: Write> std::fmt::Debug for EntityWriter<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntityWriter")
+            .field("name", &self.name)
+            .field("records", &self.record_no)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> EntityWriter<'_, W> {
+    /// Serializes `record` as one JSON line.
+    ///
+    /// # Errors
+    /// [`Error::Record`] if it cannot be serialized or is too large.
+    pub fn write<T: Serialize + ?Sized>(&mut self, record: &T) -> Result<()> {
+        let mut scratch = std::mem::take(&mut self.export.scratch);
+        scratch.clear();
+        let result = match serde_json::to_writer(&mut scratch, record) {
+            Ok(()) => self.push_line(&scratch, true),
+            Err(e) => Err(self.record_error(crate::json_error_category(&e))),
+        };
+        self.export.scratch = scratch;
+        result
+    }
+
+    /// Writes one record given as JSON text (one JSONL line without its
+    /// newline). The text must be exactly one JSON value.
+    ///
+    /// # Errors
+    /// [`Error::Record`] if it is not one JSON value on one line, or is too
+    /// large.
+    pub fn write_json_line(&mut self, line: &[u8]) -> Result<()> {
+        self.push_line(line, false)
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.record_no
+    }
+
+    fn record_error(&self, detail: String) -> Error {
+        Error::Record {
+            entity: self.name.clone(),
+            record: self.record_no + 1,
+            detail,
+        }
+    }
+
+    fn push_line(&mut self, line: &[u8], trusted_json: bool) -> Result<()> {
+        if line.contains(&b'\n') {
+            return Err(self.record_error("a record must be on one line".into()));
+        }
+        // JSON allows a raw CR only as whitespace; the format forbids it so
+        // that CRLF input never yields parts that differ by line ending.
+        if line.contains(&b'\r') {
+            return Err(self.record_error("a record must not contain a carriage return".into()));
+        }
+        if !trusted_json {
+            // One JSON value and nothing else: readers rely on it.
+            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+                return Err(self.record_error(crate::json_error_category(&e)));
+            }
+        }
+        let export = &mut *self.export;
+        let start = export.part.len();
+        if let Some(redactor) = &export.opts.redactor {
+            if let Err(e) =
+                redactor.redact_line(&self.name, line, &mut export.part, &mut export.report)
+            {
+                export.part.truncate(start);
+                return Err(e);
+            }
+        } else {
+            export.part.extend_from_slice(line);
+        }
+        export.part.push(b'\n');
+        let len = (export.part.len() - start) as u64;
+        if len - 1 > export.opts.max_record {
+            export.part.truncate(start);
+            return Err(self.record_error(format!(
+                "record is larger than the limit of {} bytes",
+                self.export.opts.max_record
+            )));
+        }
+        // Close the part before this record if it would overflow the threshold.
+        if start > 0 && export.part.len() as u64 > export.opts.part_size {
+            let record = export.part[start..].to_vec();
+            export.part.truncate(start);
+            let index = self.parts.len() as u32;
+            let part = export.flush_part(&self.name, index, self.part_records)?;
+            self.parts.push(part);
+            self.part_records = 0;
+            self.export.part.extend_from_slice(&record);
+        }
+        self.part_records += 1;
+        self.record_no += 1;
+        Ok(())
+    }
+
+    /// Closes the entity: writes its last part (an empty part for an entity
+    /// with no records) and records it for the manifest.
+    pub fn finish(mut self) -> Result<()> {
+        if !self.export.part.is_empty() || self.parts.is_empty() {
+            let index = self.parts.len() as u32;
+            let part = self
+                .export
+                .flush_part(&self.name, index, self.part_records)?;
+            self.parts.push(part);
+        }
+        let parts = std::mem::take(&mut self.parts);
+        self.export
+            .entities
+            .push(Entity::new(self.name.clone(), parts));
+        self.export.open = None;
+        Ok(())
+    }
+}
