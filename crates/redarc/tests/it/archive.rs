@@ -1,0 +1,353 @@
+//! Archive round trips, determinism and rejection of damaged archives.
+
+use std::io::{Cursor, Read};
+
+use proptest::prelude::*;
+use redarc::format::Timestamp;
+use redarc::{
+    ArchiveProblem, ArchiveReader, Error, ExportOptions, ExportWriter, Identities, ReadLimits,
+    Recipients,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct User {
+    id: u64,
+    email: String,
+    tags: Vec<String>,
+}
+
+fn key() -> (Identities, Recipients) {
+    let ids = Identities::generate_x25519();
+    let r = Recipients::parse(&ids.recipients()).unwrap();
+    (ids, r)
+}
+
+fn fixed_time() -> Timestamp {
+    Timestamp::parse("2026-11-23T10:00:00Z").unwrap()
+}
+
+/// Writes `entities` (name, JSON lines) with `part_size` and returns the archive bytes.
+fn write(recipients: &Recipients, entities: &[(String, Vec<String>)], part_size: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("test")
+        .generated_at(fixed_time())
+        .part_size(part_size);
+    let mut export = ExportWriter::new(&mut out, recipients, opts).unwrap();
+    for (name, lines) in entities {
+        let mut e = export.entity(name).unwrap();
+        for line in lines {
+            e.write_json_line(line.as_bytes()).unwrap();
+        }
+        e.finish().unwrap();
+    }
+    export.finish().unwrap();
+    out
+}
+
+/// The plaintext tar of an archive, decrypted and decompressed with the
+/// age and zstd crates directly (not through redarc).
+fn plaintext(archive: &[u8], ids: &Identities) -> Vec<u8> {
+    let text = ids.to_identity_file("x");
+    let id: age::x25519::Identity = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let dec = age::Decryptor::new(archive).unwrap();
+    let mut r = dec.decrypt(std::iter::once(&id as &dyn age::Identity)).unwrap();
+    let mut zst = Vec::new();
+    r.read_to_end(&mut zst).unwrap();
+    zstd::decode_all(&zst[..]).unwrap()
+}
+
+fn sample_entities() -> Vec<(String, Vec<String>)> {
+    vec![
+        (
+            "users".to_string(),
+            (0..50)
+                .map(|i| format!(r#"{{"id":{i},"email":"u{i}@example.com","tags":["a","b"]}}"#))
+                .collect(),
+        ),
+        ("empty".to_string(), vec![]),
+        (
+            "events".to_string(),
+            (0..20).map(|i| format!(r#"{{"n":{i},"text":"line {i}"}}"#)).collect(),
+        ),
+    ]
+}
+
+#[test]
+fn typed_round_trip_with_parts_and_omissions() {
+    let (ids, r) = key();
+    let users: Vec<User> = (0..100)
+        .map(|i| User {
+            id: i,
+            email: format!("user{i}@example.com"),
+            tags: vec!["x".repeat(i as usize % 7)],
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(
+        &mut out,
+        &r,
+        ExportOptions::new("staging").source_version("abc123").part_size(500),
+    )
+    .unwrap();
+    let mut e = export.entity("users").unwrap();
+    for u in &users {
+        e.write(u).unwrap();
+    }
+    e.finish().unwrap();
+    export.omit("sessions", "live sessions are never exported").unwrap();
+    let manifest = export.finish().unwrap();
+    let entity = manifest.entity("users").unwrap();
+    assert_eq!(entity.records, 100);
+    assert!(entity.parts.len() > 5, "500-byte parts must split 100 records");
+    assert!(entity.parts.iter().all(|p| p.bytes <= 500));
+    assert_eq!(manifest.omitted[0].name, "sessions");
+    assert_eq!(manifest.source_version.as_deref(), Some("abc123"));
+
+    let mut reader = ArchiveReader::open(Cursor::new(out), &ids).unwrap();
+    assert_eq!(reader.manifest(), &manifest);
+    let back: Vec<User> = reader.records("users").unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(back, users);
+    // A second pass works too, and an unknown entity is a usage error.
+    assert_eq!(reader.records::<User>("users").unwrap().count(), 100);
+    assert!(matches!(reader.records::<User>("nope"), Err(Error::Usage(_))));
+}
+
+#[test]
+fn same_input_gives_identical_plaintext() {
+    let (ids, r) = key();
+    let a = write(&r, &sample_entities(), 300);
+    let b = write(&r, &sample_entities(), 300);
+    assert_ne!(a, b, "encryption must never be deterministic");
+    let (pa, pb) = (plaintext(&a, &ids), plaintext(&b, &ids));
+    assert_eq!(pa, pb);
+    // Fixed metadata: every header has mtime = generated_at, mode 0644, uid/gid 0.
+    let mut tar = tar::Archive::new(&pa[..]);
+    let names: Vec<String> = tar
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let h = e.header();
+            assert_eq!(h.mtime().unwrap(), fixed_time().unix() as u64);
+            assert_eq!(h.mode().unwrap(), 0o644);
+            assert_eq!(h.uid().unwrap(), 0);
+            e.path().unwrap().display().to_string()
+        })
+        .collect();
+    assert_eq!(names.last().map(String::as_str), Some("manifest.json"));
+    assert_eq!(names[names.len() - 2], "SHA256SUMS");
+}
+
+#[test]
+fn every_flipped_bit_and_every_truncation_is_rejected() {
+    let (ids, r) = key();
+    let entities = vec![(
+        "t".to_string(),
+        vec![r#"{"a":1}"#.to_string(), r#"{"b":"two"}"#.to_string()],
+    )];
+    let archive = write(&r, &entities, 1 << 20);
+    assert!(redarc::verify(&archive[..], &ids, ReadLimits::default()).unwrap().valid);
+    for i in 0..archive.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut bad = archive.clone();
+            bad[i] ^= bit;
+            let ok = matches!(redarc::verify(&bad[..], &ids, ReadLimits::default()), Ok(rep) if rep.valid);
+            assert!(!ok, "flip of bit {bit:#x} at byte {i} went unnoticed");
+            assert!(ArchiveReader::open(Cursor::new(bad), &ids).is_err());
+        }
+    }
+    for len in 0..archive.len() {
+        let err = redarc::verify(&archive[..len], &ids, ReadLimits::default());
+        assert!(!matches!(err, Ok(rep) if rep.valid), "truncation to {len} bytes went unnoticed");
+    }
+}
+
+#[test]
+fn wrong_key_and_passphrases() {
+    let (_, r) = key();
+    let (other, _) = key();
+    let archive = write(&r, &sample_entities(), 1 << 20);
+    let err = redarc::verify(&archive[..], &other, ReadLimits::default()).unwrap_err();
+    assert!(matches!(err, Error::Decrypt(redarc::DecryptFailure::NoMatchingKeys)), "{err}");
+    assert!(err.is_check_failure());
+
+    let pass = Recipients::passphrase("correct horse battery staple".into(), Some(4));
+    let archive = write(&pass, &sample_entities(), 1 << 20);
+    let good = Identities::passphrase("correct horse battery staple".into());
+    assert!(redarc::verify(&archive[..], &good, ReadLimits::default()).unwrap().valid);
+    let bad = Identities::passphrase("wrong horse".into());
+    let err = redarc::verify(&archive[..], &bad, ReadLimits::default()).unwrap_err();
+    assert!(!err.to_string().contains("horse"));
+    let err = redarc::verify(&archive[..], &other, ReadLimits::default()).unwrap_err();
+    assert!(matches!(err, Error::Decrypt(redarc::DecryptFailure::PassphraseRequired)), "{err}");
+    // A work factor above the reader's ceiling is refused before any work.
+    let strict = Identities::passphrase("correct horse battery staple".into()).with_max_work_factor(3);
+    let err = redarc::verify(&archive[..], &strict, ReadLimits::default()).unwrap_err();
+    assert!(matches!(err, Error::Decrypt(redarc::DecryptFailure::ExcessiveWork)), "{err}");
+}
+
+#[test]
+fn several_recipients_each_open_the_archive() {
+    let (a, ra) = key();
+    let (b, rb) = key();
+    let mut r = ra;
+    r.extend(rb).unwrap();
+    let archive = write(&r, &sample_entities(), 1 << 20);
+    for ids in [&a, &b] {
+        assert!(redarc::verify(&archive[..], ids, ReadLimits::default()).unwrap().valid);
+    }
+}
+
+#[test]
+fn writer_refuses_misuse() {
+    let (_, r) = key();
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t")).unwrap();
+    {
+        let mut e = export.entity("a").unwrap();
+        assert!(matches!(e.write_json_line(b"{\"x\":1} {}"), Err(Error::Record { record: 1, .. })));
+        assert!(e.write_json_line(b"{\"x\":\r1}").is_err());
+        assert!(e.write_json_line(b"not json").is_err());
+        e.write_json_line(b"{\"ok\":true}").unwrap();
+        // dropped without finish()
+    }
+    assert!(matches!(export.entity("b"), Err(Error::Usage(_))));
+    assert!(export.finish().is_err(), "an unfinished entity must fail the export");
+
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t")).unwrap();
+    assert!(export.entity("../x").is_err());
+    export.entity("a").unwrap().finish().unwrap();
+    assert!(export.entity("a").is_err(), "duplicate entity");
+    assert!(export.omit("a", "dup").is_err());
+    assert!(export.omit("b", " ").is_err(), "an omission needs a reason");
+    export.finish().unwrap();
+
+    let mut out = Vec::new();
+    let export = ExportWriter::new(&mut out, &r, ExportOptions::new("t")).unwrap();
+    assert!(export.finish().is_err(), "an export needs an entity");
+}
+
+#[test]
+fn record_errors_never_quote_the_record() {
+    let (_, r) = key();
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t").max_record(20)).unwrap();
+    let mut e = export.entity("a").unwrap();
+    let secret = "sk_live_51Hx9ExampleSecretValue";
+    for line in [
+        format!(r#"{{"k":"{secret}"}} trailing"#),
+        format!(r#"{{"k":"{secret}", "pad": "{}"}}"#, "x".repeat(40)),
+        format!(r#"{{"k":"{secret}"#),
+    ] {
+        let err = e.write_json_line(line.as_bytes()).unwrap_err();
+        assert!(!err.to_string().contains(secret), "{err}");
+        assert!(!format!("{err:?}").contains(secret), "{err:?}");
+    }
+}
+
+#[test]
+fn typed_errors_never_quote_the_value() {
+    let (ids, r) = key();
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t")).unwrap();
+    let mut e = export.entity("users").unwrap();
+    e.write_json_line(br#"{"id":"ghp_notanumberbutasecret000000000000000","email":"x","tags":[]}"#)
+        .unwrap();
+    e.finish().unwrap();
+    export.finish().unwrap();
+    let mut reader = ArchiveReader::open(Cursor::new(out), &ids).unwrap();
+    let err = reader.records::<User>("users").unwrap().next().unwrap().unwrap_err();
+    assert!(matches!(err, Error::Record { record: 1, .. }));
+    assert!(!err.to_string().contains("ghp_"), "{err}");
+}
+
+#[test]
+fn unpack_stages_and_leaves_nothing_on_failure() {
+    let (ids, r) = key();
+    let archive = write(&r, &sample_entities(), 200);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let report = redarc::unpack(&archive[..], &ids, &dir, ReadLimits::default()).unwrap();
+    assert!(report.valid);
+    let users = std::fs::read_dir(dir.join("data")).unwrap().count();
+    assert!(users > 3);
+    assert!(dir.join("manifest.json").is_file() && dir.join("SHA256SUMS").is_file());
+    // Non-empty target: refused.
+    assert!(redarc::unpack(&archive[..], &ids, &dir, ReadLimits::default()).is_err());
+
+    let mut bad = archive.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 1;
+    let dir2 = tmp.path().join("out2");
+    assert!(redarc::unpack(&bad[..], &ids, &dir2, ReadLimits::default()).is_err());
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["out".to_string()], "staging must be removed on failure");
+}
+
+#[test]
+fn limits_are_enforced() {
+    let (ids, r) = key();
+    let archive = write(&r, &sample_entities(), 100);
+    let err = redarc::verify(&archive[..], &ids, ReadLimits::default().max_members(3)).unwrap_err();
+    assert!(matches!(err.archive_problem(), Some(ArchiveProblem::TooManyMembers { .. })), "{err}");
+    let err = redarc::verify(&archive[..], &ids, ReadLimits::default().max_total_bytes(1000)).unwrap_err();
+    assert!(matches!(err.archive_problem(), Some(ArchiveProblem::TooLarge { .. })), "{err}");
+}
+
+fn json_line() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        any::<i64>().prop_map(|n| serde_json::json!(n)),
+        ".{0,40}".prop_map(|s| serde_json::json!(s)),
+        any::<bool>().prop_map(|b| serde_json::json!(b)),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    });
+    value.prop_map(|v| serde_json::to_string(&v).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Random entities and records survive write → read unchanged, with the
+    /// manifest's counts and checksums matching, across part boundaries.
+    #[test]
+    fn round_trip(
+        entities in prop::collection::btree_map("[a-z][a-z0-9_-]{0,10}", prop::collection::vec(json_line(), 0..30), 1..5),
+        part_size in 1u64..400,
+    ) {
+        let (ids, r) = key();
+        let entities: Vec<(String, Vec<String>)> = entities.into_iter().collect();
+        let archive = write(&r, &entities, part_size);
+        let mut reader = ArchiveReader::open(Cursor::new(archive), &ids).unwrap();
+        let manifest = reader.manifest().clone();
+        for (name, lines) in &entities {
+            let e = manifest.entity(name).unwrap();
+            prop_assert_eq!(e.records, lines.len() as u64);
+            let bytes: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
+            prop_assert_eq!(e.bytes, bytes);
+            // A part holding more than one record never exceeds the threshold.
+            for p in &e.parts {
+                prop_assert!(p.records <= 1 || p.bytes <= part_size, "{} bytes in {} records", p.bytes, p.records);
+            }
+            prop_assert_eq!(e.parts.iter().map(|p| p.records).sum::<u64>(), e.records);
+            let back: Vec<serde_json::Value> = reader.records(name).unwrap().collect::<Result<_, _>>().unwrap();
+            let expected: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+            prop_assert_eq!(back, expected);
+        }
+    }
+}
