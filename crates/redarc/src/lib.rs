@@ -44,6 +44,9 @@
 mod archive;
 mod error;
 pub mod format;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod redact;
 
 pub use archive::{

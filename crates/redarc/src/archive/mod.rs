@@ -1,8 +1,8 @@
 //! The archive: streaming writer and reader over tar → zstd → age.
 
 mod crypto;
-mod reader;
-mod stream;
+pub(crate) mod reader;
+pub(crate) mod stream;
 mod writer;
 
 pub use crypto::{Identities, Recipients, DEFAULT_MAX_WORK_FACTOR};

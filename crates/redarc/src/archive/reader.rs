@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::archive::crypto::Identities;
-use crate::archive::stream::{Kind, MemberHeader, MemberStream, ReadLimits};
+use crate::archive::stream::{Kind, MemberHeader, MemberStream, Plain, ReadLimits};
 use crate::error::{ArchiveProblem as P, Error};
 use crate::format::{Digest, Manifest, Part};
 use crate::Result;
@@ -25,14 +25,14 @@ struct PartSeen {
     bad_line: Option<(u64, String)>,
 }
 
-struct Scanned {
+pub(crate) struct Scanned {
     parts: Vec<PartSeen>,
     sums: Vec<u8>,
     manifest: Manifest,
 }
 
 /// Counts lines and checks that each is one JSON value.
-fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u64, String)>) {
+pub(crate) fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u64, String)>) {
     let mut records = 0u64;
     let mut bad = None;
     let mut start = 0usize;
@@ -61,14 +61,11 @@ fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u64, String)>
     (records, bad)
 }
 
-fn scan<R: Read>(
-    source: R,
-    identities: &Identities,
-    limits: ReadLimits,
+pub(crate) fn scan<S: Read>(
+    mut stream: MemberStream<S>,
     check_json: bool,
     mut sink: impl FnMut(&MemberHeader, &[u8]) -> Result<()>,
 ) -> Result<Scanned> {
-    let mut stream = MemberStream::open(source, identities, limits)?;
     let mut buf = Vec::new();
     let mut parts = Vec::new();
     let mut sums = None;
@@ -137,7 +134,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    fn build(scanned: &Scanned) -> VerifyReport {
+    pub(crate) fn build(scanned: &Scanned) -> VerifyReport {
         let manifest = &scanned.manifest;
         let mut failures: Vec<(Option<String>, P)> = Vec::new();
         let listed: Vec<&Part> = manifest
@@ -299,7 +296,8 @@ pub fn verify<R: Read>(
     identities: &Identities,
     limits: ReadLimits,
 ) -> Result<VerifyReport> {
-    let scanned = scan(source, identities, limits, true, |_, _| Ok(()))?;
+    let stream = MemberStream::open(source, identities, limits)?;
+    let scanned = scan(stream, true, |_, _| Ok(()))?;
     Ok(VerifyReport::build(&scanned))
 }
 
@@ -408,7 +406,7 @@ impl<R: Read + Seek> ArchiveReader<R> {
 /// Iterator over the typed records of one entity; see
 /// [`ArchiveReader::records`].
 pub struct Records<'a, R: Read + Seek, T> {
-    stream: Option<MemberStream<&'a mut R>>,
+    stream: Option<MemberStream<Plain<&'a mut R>>>,
     entity: String,
     parts: Vec<Part>,
     next_part: usize,
@@ -527,7 +525,8 @@ pub fn unpack<R: Read>(
     let staging = Staging::create(&parent, &target_name)?;
     let data_dir = staging.path.join(crate::format::DATA_DIR);
     std::fs::create_dir(&data_dir).map_err(|e| Error::io_path("creating", &data_dir, e))?;
-    let scanned = scan(source, identities, limits, true, |header, data| {
+    let stream = MemberStream::open(source, identities, limits)?;
+    let scanned = scan(stream, true, |header, data| {
         // The name passed MemberStream's checks: one of three fixed shapes.
         let path = staging.path.join(&header.name);
         write_new_file(&path, data)

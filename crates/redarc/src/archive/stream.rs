@@ -66,7 +66,7 @@ enum Layer {
     Age,
 }
 
-struct Tagged<R> {
+pub(crate) struct Tagged<R> {
     inner: R,
     layer: Layer,
     flag: Rc<Cell<Layer>>,
@@ -99,13 +99,14 @@ pub(crate) struct MemberHeader {
 }
 
 /// The plaintext layers: zstd over age over the source.
-type Plain<R> = zstd::stream::read::Decoder<
+pub(crate) type Plain<R> = zstd::stream::read::Decoder<
     'static,
     io::BufReader<Tagged<age::stream::StreamReader<io::BufReader<Tagged<R>>>>>,
 >;
 
-pub(crate) struct MemberStream<R: Read> {
-    inner: Plain<R>,
+/// Members of a plaintext (decompressed) tar stream `S`.
+pub(crate) struct MemberStream<S: Read> {
+    inner: S,
     flag: Rc<Cell<Layer>>,
     limits: ReadLimits,
     members: u64,
@@ -115,12 +116,13 @@ pub(crate) struct MemberStream<R: Read> {
     names: std::collections::HashSet<String>,
 }
 
-impl<R: Read> MemberStream<R> {
+impl<R: Read> MemberStream<Plain<R>> {
+    /// Decrypts and decompresses `source`.
     pub(crate) fn open(
         source: R,
         identities: &Identities,
         limits: ReadLimits,
-    ) -> Result<MemberStream<R>> {
+    ) -> Result<MemberStream<Plain<R>>> {
         let flag = Rc::new(Cell::new(Layer::None));
         let source = Tagged {
             inner: source,
@@ -145,7 +147,19 @@ impl<R: Read> MemberStream<R> {
         inner
             .window_log_max(ZSTD_WINDOW_LOG_MAX)
             .map_err(|e| Error::io("configuring zstd", e))?;
-        Ok(MemberStream {
+        Ok(MemberStream::with_flag(inner, flag, limits))
+    }
+}
+
+impl<S: Read> MemberStream<S> {
+    /// Reads members from an already decrypted and decompressed tar stream.
+    #[cfg_attr(not(fuzzing), allow(dead_code))]
+    pub(crate) fn plaintext(tar: S, limits: ReadLimits) -> MemberStream<S> {
+        MemberStream::with_flag(tar, Rc::new(Cell::new(Layer::None)), limits)
+    }
+
+    fn with_flag(inner: S, flag: Rc<Cell<Layer>>, limits: ReadLimits) -> MemberStream<S> {
+        MemberStream {
             inner,
             flag,
             limits,
@@ -154,7 +168,7 @@ impl<R: Read> MemberStream<R> {
             seen_sums: false,
             seen_manifest: false,
             names: Default::default(),
-        })
+        }
     }
 
     /// Turns an error from the layered reader into the right kind.

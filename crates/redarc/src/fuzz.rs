@@ -1,0 +1,62 @@
+//! Entry points for the fuzz targets in `fuzz/` (built with `--cfg fuzzing`).
+//!
+//! Each helper drives one reader of untrusted bytes and asserts the
+//! properties that must hold for any input: no panic, and round trips where
+//! the input was accepted. The targets themselves are one line each.
+
+use std::io::Cursor;
+
+use crate::archive::{reader, stream};
+use crate::format::Manifest;
+use crate::ReadLimits;
+
+/// Limits small enough that a fuzz run cannot exhaust memory.
+fn limits() -> ReadLimits {
+    ReadLimits::default()
+        .max_members(1_000)
+        .max_total_bytes(64 << 20)
+}
+
+/// Manifest parsing: never panics; an accepted manifest survives
+/// serialize → parse unchanged.
+pub fn manifest(data: &[u8]) {
+    if let Ok(m) = Manifest::from_slice(data) {
+        let again = Manifest::from_slice(&m.to_bytes());
+        assert!(matches!(again, Ok(ref m2) if *m2 == m), "manifest round trip changed it");
+    }
+}
+
+/// The tar layer over arbitrary plaintext bytes.
+pub fn tar(data: &[u8]) {
+    let stream = stream::MemberStream::plaintext(Cursor::new(data), limits());
+    if let Ok(scanned) = reader::scan(stream, true, |_, _| Ok(())) {
+        let report = reader::VerifyReport::build(&scanned);
+        let _ = report.to_result();
+    }
+}
+
+/// The zstd and tar layers over arbitrary bytes.
+pub fn zstd_tar(data: &[u8]) {
+    let Ok(mut decoder) = zstd::stream::read::Decoder::new(Cursor::new(data)) else {
+        return;
+    };
+    if decoder.window_log_max(24).is_err() {
+        return;
+    }
+    let stream = stream::MemberStream::plaintext(decoder, limits());
+    if let Ok(scanned) = reader::scan(stream, true, |_, _| Ok(())) {
+        let _ = reader::VerifyReport::build(&scanned).to_result();
+    }
+}
+
+/// The JSONL record reader: line accounting agrees with a plain count, and
+/// every line it accepts parses as JSON.
+pub fn jsonl(data: &[u8]) {
+    let (records, bad) = reader::inspect_records(data, true);
+    assert_eq!(records, data.iter().filter(|&&b| b == b'\n').count() as u64);
+    if bad.is_none() {
+        for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            assert!(serde_json::from_slice::<serde_json::Value>(line).is_ok());
+        }
+    }
+}
