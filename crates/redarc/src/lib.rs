@@ -18,6 +18,7 @@
 mod error;
 pub mod format;
 pub mod redact;
+pub mod sample;
 
 pub use error::{ArchiveProblem, DecryptFailure, Error, Result};
 pub use format::Manifest;
