@@ -48,6 +48,7 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod redact;
+pub mod sample;
 
 pub use archive::{
     unpack, verify, ArchiveReader, Check, EntityWriter, ExportOptions, ExportWriter, Identities,
