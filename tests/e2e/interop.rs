@@ -8,13 +8,20 @@ fn reference_tools_open_a_redarc_archive() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = export_dir(tmp.path());
     // An identity made by age-keygen, used by both sides.
-    let out = sh(tmp.path(), "age-keygen -o ref.txt 2>/dev/null && age-keygen -y ref.txt");
+    let out = sh(
+        tmp.path(),
+        "age-keygen -o ref.txt 2>/dev/null && age-keygen -y ref.txt",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let recipient = text(&out.stdout).trim().to_string();
     let archive = tmp.path().join("a.tar.zst.age");
     pack(&dir, &archive, &recipient);
 
-    let out = run(redarc().arg("verify").arg(&archive).arg("-i").arg(tmp.path().join("ref.txt")));
+    let out = run(redarc()
+        .arg("verify")
+        .arg(&archive)
+        .arg("-i")
+        .arg(tmp.path().join("ref.txt")));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     std::fs::create_dir(tmp.path().join("x")).unwrap();
@@ -24,18 +31,32 @@ fn reference_tools_open_a_redarc_archive() {
          && test \"sha256:$(sha256sum SHA256SUMS | cut -d' ' -f1)\" = \"$(grep -o '\"sha256sums\": \"[^\"]*' manifest.json | cut -d'\"' -f4)\" \
          && cat data/users.*.jsonl | wc -l",
     );
-    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let stdout = text(&out.stdout);
     assert!(stdout.contains("data/users.00000.jsonl: OK"), "{stdout}");
-    assert_eq!(stdout.lines().last().unwrap().trim(), "40", "record count of users");
+    assert_eq!(
+        stdout.lines().last().unwrap().trim(),
+        "40",
+        "record count of users"
+    );
 
     // Record counts per entity match the input files.
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(tmp.path().join("x/manifest.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(tmp.path().join("x/manifest.json")).unwrap())
+            .unwrap();
     for e in manifest["entities"].as_array().unwrap() {
         let name = e["name"].as_str().unwrap();
         let input = std::fs::read_to_string(dir.join(format!("{name}.jsonl"))).unwrap();
-        assert_eq!(e["records"].as_u64().unwrap(), input.lines().count() as u64, "{name}");
+        assert_eq!(
+            e["records"].as_u64().unwrap(),
+            input.lines().count() as u64,
+            "{name}"
+        );
     }
 
     // The transport checksum sidecar is what sha256sum -c reads.
@@ -55,7 +76,11 @@ fn reference_age_archive_of_a_redarc_tar_is_read() {
     let script = format!("age -d -i key.txt a.tar.zst.age | age -r {recipient} -o b.tar.zst.age");
     let out = sh(tmp.path(), &script);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(redarc().arg("verify").arg(tmp.path().join("b.tar.zst.age")).arg("-i").arg(&key));
+    let out = run(redarc()
+        .arg("verify")
+        .arg(tmp.path().join("b.tar.zst.age"))
+        .arg("-i")
+        .arg(&key));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
@@ -64,15 +89,30 @@ fn ssh_keys_as_recipients_and_identities() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = export_dir(tmp.path());
     for (kind, extra) in [("ed25519", ""), ("rsa", "-b 2048")] {
-        let out = sh(tmp.path(), &format!("ssh-keygen -q -t {kind} {extra} -N '' -f id_{kind}"));
+        let out = sh(
+            tmp.path(),
+            &format!("ssh-keygen -q -t {kind} {extra} -N '' -f id_{kind}"),
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
         let public = std::fs::read_to_string(tmp.path().join(format!("id_{kind}.pub"))).unwrap();
         let archive = tmp.path().join(format!("{kind}.age"));
         pack(&dir, &archive, public.trim());
-        let out = run(redarc().arg("verify").arg(&archive).arg("-i").arg(tmp.path().join(format!("id_{kind}"))));
+        let out = run(redarc()
+            .arg("verify")
+            .arg(&archive)
+            .arg("-i")
+            .arg(tmp.path().join(format!("id_{kind}"))));
         assert_eq!(out.status.code(), Some(0), "{kind}: {}", text(&out.stderr));
         // And the reference age tool opens it with the same SSH key.
-        let out = sh(tmp.path(), &format!("age -d -i id_{kind} {kind}.age | zstd -d | tar -tf - | tail -1"));
-        assert_eq!(text(&out.stdout).trim(), "manifest.json", "{kind}: {}", text(&out.stderr));
+        let out = sh(
+            tmp.path(),
+            &format!("age -d -i id_{kind} {kind}.age | zstd -d | tar -tf - | tail -1"),
+        );
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "manifest.json",
+            "{kind}: {}",
+            text(&out.stderr)
+        );
     }
 }

@@ -10,13 +10,19 @@ pub(crate) fn redarc() -> Command {
 
 /// Runs a command, returning its output; panics with the command line if it cannot start.
 pub(crate) fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (scripts/test.sh installs the reference tools)"))
+    cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?}: {e} (scripts/test.sh installs the reference tools)")
+    })
 }
 
 /// Runs a shell pipeline in `dir`.
 pub(crate) fn sh(dir: &Path, script: &str) -> Output {
-    run(Command::new("bash").arg("-euo").arg("pipefail").arg("-c").arg(script).current_dir(dir))
+    run(Command::new("bash")
+        .arg("-euo")
+        .arg("pipefail")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir))
 }
 
 pub(crate) fn text(out: &[u8]) -> String {
@@ -28,7 +34,9 @@ pub(crate) fn export_dir(root: &Path) -> PathBuf {
     let dir = root.join("export");
     std::fs::create_dir_all(&dir).unwrap();
     let users: String = (0..40)
-        .map(|i| format!("{{\"id\":{i},\"email\":\"user{i}@example.com\",\"name\":\"User {i}\"}}\n"))
+        .map(|i| {
+            format!("{{\"id\":{i},\"email\":\"user{i}@example.com\",\"name\":\"User {i}\"}}\n")
+        })
         .collect();
     std::fs::write(dir.join("users.jsonl"), users).unwrap();
     let tokens: String = (0..10)

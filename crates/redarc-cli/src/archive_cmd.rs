@@ -43,6 +43,24 @@ pub(crate) struct PackArgs {
     pub(crate) threads: u32,
 }
 
+impl PackArgs {
+    /// The options `demo` packs with: defaults, one recipient.
+    pub(crate) fn for_demo(export_dir: PathBuf, output: PathBuf, recipient: String) -> PackArgs {
+        PackArgs {
+            export_dir,
+            output,
+            recipients: RecipientArgs::one(recipient),
+            environment: "demo".into(),
+            source_version: Some(format!("redarc-{}", env!("CARGO_PKG_VERSION"))),
+            policy: None,
+            no_redaction: false,
+            part_size: redarc::DEFAULT_PART_SIZE,
+            level: 3,
+            threads: 1,
+        }
+    }
+}
+
 pub(crate) fn pack(args: &PackArgs) -> redarc::Result<i32> {
     let packed = pack_dir(args)?;
     let m = &packed.manifest;

@@ -105,6 +105,15 @@ pub(crate) struct RecipientArgs {
 }
 
 impl RecipientArgs {
+    /// A single public-key recipient.
+    pub(crate) fn one(recipient: String) -> RecipientArgs {
+        RecipientArgs {
+            recipients: vec![recipient],
+            recipient_files: Vec::new(),
+            passphrase: false,
+        }
+    }
+
     pub(crate) fn load(&self) -> redarc::Result<Recipients> {
         if self.passphrase {
             return Ok(Recipients::passphrase(

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod archive_cmd;
 mod demo;
 mod keys;
+mod sample_cmd;
 
 /// Secrets-redacting, verifiable, age-encrypted export archives.
 #[derive(Debug, Parser)]
@@ -31,6 +32,8 @@ enum Command {
     Inspect(archive_cmd::InspectArgs),
     /// Extract a verified archive into a new or empty directory.
     Unpack(archive_cmd::UnpackArgs),
+    /// Generate a realistic export with planted secrets and look-alikes (for demos, tests, benchmarks).
+    Sample(sample_cmd::SampleArgs),
     /// Print a JSON Schema (manifest by default).
     Schema {
         /// Schema name: manifest.
@@ -47,6 +50,7 @@ fn run(cli: Cli) -> redarc::Result<i32> {
         Command::Verify(args) => archive_cmd::verify(&args),
         Command::Inspect(args) => archive_cmd::inspect(&args),
         Command::Unpack(args) => archive_cmd::unpack(&args),
+        Command::Sample(args) => sample_cmd::sample(&args),
         Command::Schema { name } => schema(name.as_deref()),
         Command::Demo(args) => demo::demo(&args),
     }

@@ -22,7 +22,10 @@ fn limits() -> ReadLimits {
 pub fn manifest(data: &[u8]) {
     if let Ok(m) = Manifest::from_slice(data) {
         let again = Manifest::from_slice(&m.to_bytes());
-        assert!(matches!(again, Ok(ref m2) if *m2 == m), "manifest round trip changed it");
+        assert!(
+            matches!(again, Ok(ref m2) if *m2 == m),
+            "manifest round trip changed it"
+        );
     }
 }
 

@@ -56,7 +56,9 @@ fn plaintext(archive: &[u8], ids: &Identities) -> Vec<u8> {
         .parse()
         .unwrap();
     let dec = age::Decryptor::new(archive).unwrap();
-    let mut r = dec.decrypt(std::iter::once(&id as &dyn age::Identity)).unwrap();
+    let mut r = dec
+        .decrypt(std::iter::once(&id as &dyn age::Identity))
+        .unwrap();
     let mut zst = Vec::new();
     r.read_to_end(&mut zst).unwrap();
     zstd::decode_all(&zst[..]).unwrap()
@@ -73,7 +75,9 @@ fn sample_entities() -> Vec<(String, Vec<String>)> {
         ("empty".to_string(), vec![]),
         (
             "events".to_string(),
-            (0..20).map(|i| format!(r#"{{"n":{i},"text":"line {i}"}}"#)).collect(),
+            (0..20)
+                .map(|i| format!(r#"{{"n":{i},"text":"line {i}"}}"#))
+                .collect(),
         ),
     ]
 }
@@ -92,7 +96,9 @@ fn typed_round_trip_with_parts_and_omissions() {
     let mut export = ExportWriter::new(
         &mut out,
         &r,
-        ExportOptions::new("staging").source_version("abc123").part_size(500),
+        ExportOptions::new("staging")
+            .source_version("abc123")
+            .part_size(500),
     )
     .unwrap();
     let mut e = export.entity("users").unwrap();
@@ -100,22 +106,34 @@ fn typed_round_trip_with_parts_and_omissions() {
         e.write(u).unwrap();
     }
     e.finish().unwrap();
-    export.omit("sessions", "live sessions are never exported").unwrap();
+    export
+        .omit("sessions", "live sessions are never exported")
+        .unwrap();
     let manifest = export.finish().unwrap();
     let entity = manifest.entity("users").unwrap();
     assert_eq!(entity.records, 100);
-    assert!(entity.parts.len() > 5, "500-byte parts must split 100 records");
+    assert!(
+        entity.parts.len() > 5,
+        "500-byte parts must split 100 records"
+    );
     assert!(entity.parts.iter().all(|p| p.bytes <= 500));
     assert_eq!(manifest.omitted[0].name, "sessions");
     assert_eq!(manifest.source_version.as_deref(), Some("abc123"));
 
     let mut reader = ArchiveReader::open(Cursor::new(out), &ids).unwrap();
     assert_eq!(reader.manifest(), &manifest);
-    let back: Vec<User> = reader.records("users").unwrap().collect::<Result<_, _>>().unwrap();
+    let back: Vec<User> = reader
+        .records("users")
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(back, users);
     // A second pass works too, and an unknown entity is a usage error.
     assert_eq!(reader.records::<User>("users").unwrap().count(), 100);
-    assert!(matches!(reader.records::<User>("nope"), Err(Error::Usage(_))));
+    assert!(matches!(
+        reader.records::<User>("nope"),
+        Err(Error::Usage(_))
+    ));
 }
 
 #[test]
@@ -152,7 +170,11 @@ fn every_flipped_bit_and_every_truncation_is_rejected() {
         vec![r#"{"a":1}"#.to_string(), r#"{"b":"two"}"#.to_string()],
     )];
     let archive = write(&r, &entities, 1 << 20);
-    assert!(redarc::verify(&archive[..], &ids, ReadLimits::default()).unwrap().valid);
+    assert!(
+        redarc::verify(&archive[..], &ids, ReadLimits::default())
+            .unwrap()
+            .valid
+    );
     for i in 0..archive.len() {
         for bit in [0x01u8, 0x80] {
             let mut bad = archive.clone();
@@ -164,7 +186,10 @@ fn every_flipped_bit_and_every_truncation_is_rejected() {
     }
     for len in 0..archive.len() {
         let err = redarc::verify(&archive[..len], &ids, ReadLimits::default());
-        assert!(!matches!(err, Ok(rep) if rep.valid), "truncation to {len} bytes went unnoticed");
+        assert!(
+            !matches!(err, Ok(rep) if rep.valid),
+            "truncation to {len} bytes went unnoticed"
+        );
     }
 }
 
@@ -174,22 +199,39 @@ fn wrong_key_and_passphrases() {
     let (other, _) = key();
     let archive = write(&r, &sample_entities(), 1 << 20);
     let err = redarc::verify(&archive[..], &other, ReadLimits::default()).unwrap_err();
-    assert!(matches!(err, Error::Decrypt(redarc::DecryptFailure::NoMatchingKeys)), "{err}");
+    assert!(
+        matches!(err, Error::Decrypt(redarc::DecryptFailure::NoMatchingKeys)),
+        "{err}"
+    );
     assert!(err.is_check_failure());
 
     let pass = Recipients::passphrase("correct horse battery staple".into(), Some(4));
     let archive = write(&pass, &sample_entities(), 1 << 20);
     let good = Identities::passphrase("correct horse battery staple".into());
-    assert!(redarc::verify(&archive[..], &good, ReadLimits::default()).unwrap().valid);
+    assert!(
+        redarc::verify(&archive[..], &good, ReadLimits::default())
+            .unwrap()
+            .valid
+    );
     let bad = Identities::passphrase("wrong horse".into());
     let err = redarc::verify(&archive[..], &bad, ReadLimits::default()).unwrap_err();
     assert!(!err.to_string().contains("horse"));
     let err = redarc::verify(&archive[..], &other, ReadLimits::default()).unwrap_err();
-    assert!(matches!(err, Error::Decrypt(redarc::DecryptFailure::PassphraseRequired)), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Decrypt(redarc::DecryptFailure::PassphraseRequired)
+        ),
+        "{err}"
+    );
     // A work factor above the reader's ceiling is refused before any work.
-    let strict = Identities::passphrase("correct horse battery staple".into()).with_max_work_factor(3);
+    let strict =
+        Identities::passphrase("correct horse battery staple".into()).with_max_work_factor(3);
     let err = redarc::verify(&archive[..], &strict, ReadLimits::default()).unwrap_err();
-    assert!(matches!(err, Error::Decrypt(redarc::DecryptFailure::ExcessiveWork)), "{err}");
+    assert!(
+        matches!(err, Error::Decrypt(redarc::DecryptFailure::ExcessiveWork)),
+        "{err}"
+    );
 }
 
 #[test]
@@ -200,7 +242,11 @@ fn several_recipients_each_open_the_archive() {
     r.extend(rb).unwrap();
     let archive = write(&r, &sample_entities(), 1 << 20);
     for ids in [&a, &b] {
-        assert!(redarc::verify(&archive[..], ids, ReadLimits::default()).unwrap().valid);
+        assert!(
+            redarc::verify(&archive[..], ids, ReadLimits::default())
+                .unwrap()
+                .valid
+        );
     }
 }
 
@@ -211,14 +257,20 @@ fn writer_refuses_misuse() {
     let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t")).unwrap();
     {
         let mut e = export.entity("a").unwrap();
-        assert!(matches!(e.write_json_line(b"{\"x\":1} {}"), Err(Error::Record { record: 1, .. })));
+        assert!(matches!(
+            e.write_json_line(b"{\"x\":1} {}"),
+            Err(Error::Record { record: 1, .. })
+        ));
         assert!(e.write_json_line(b"{\"x\":\r1}").is_err());
         assert!(e.write_json_line(b"not json").is_err());
         e.write_json_line(b"{\"ok\":true}").unwrap();
         // dropped without finish()
     }
     assert!(matches!(export.entity("b"), Err(Error::Usage(_))));
-    assert!(export.finish().is_err(), "an unfinished entity must fail the export");
+    assert!(
+        export.finish().is_err(),
+        "an unfinished entity must fail the export"
+    );
 
     let mut out = Vec::new();
     let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t")).unwrap();
@@ -238,7 +290,8 @@ fn writer_refuses_misuse() {
 fn record_errors_never_quote_the_record() {
     let (_, r) = key();
     let mut out = Vec::new();
-    let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t").max_record(20)).unwrap();
+    let mut export =
+        ExportWriter::new(&mut out, &r, ExportOptions::new("t").max_record(20)).unwrap();
     let mut e = export.entity("a").unwrap();
     let secret = "sk_live_51Hx9ExampleSecretValue";
     for line in [
@@ -263,7 +316,12 @@ fn typed_errors_never_quote_the_value() {
     e.finish().unwrap();
     export.finish().unwrap();
     let mut reader = ArchiveReader::open(Cursor::new(out), &ids).unwrap();
-    let err = reader.records::<User>("users").unwrap().next().unwrap().unwrap_err();
+    let err = reader
+        .records::<User>("users")
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, Error::Record { record: 1, .. }));
     assert!(!err.to_string().contains("ghp_"), "{err}");
 }
@@ -291,7 +349,11 @@ fn unpack_stages_and_leaves_nothing_on_failure() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left, vec!["out".to_string()], "staging must be removed on failure");
+    assert_eq!(
+        left,
+        vec!["out".to_string()],
+        "staging must be removed on failure"
+    );
 }
 
 #[test]
@@ -299,9 +361,23 @@ fn limits_are_enforced() {
     let (ids, r) = key();
     let archive = write(&r, &sample_entities(), 100);
     let err = redarc::verify(&archive[..], &ids, ReadLimits::default().max_members(3)).unwrap_err();
-    assert!(matches!(err.archive_problem(), Some(ArchiveProblem::TooManyMembers { .. })), "{err}");
-    let err = redarc::verify(&archive[..], &ids, ReadLimits::default().max_total_bytes(1000)).unwrap_err();
-    assert!(matches!(err.archive_problem(), Some(ArchiveProblem::TooLarge { .. })), "{err}");
+    assert!(
+        matches!(
+            err.archive_problem(),
+            Some(ArchiveProblem::TooManyMembers { .. })
+        ),
+        "{err}"
+    );
+    let err = redarc::verify(
+        &archive[..],
+        &ids,
+        ReadLimits::default().max_total_bytes(1000),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err.archive_problem(), Some(ArchiveProblem::TooLarge { .. })),
+        "{err}"
+    );
 }
 
 fn json_line() -> impl Strategy<Value = String> {
