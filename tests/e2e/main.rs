@@ -2,6 +2,9 @@
 //! reference `age`, `age-keygen`, `zstd`, GNU `tar`, `sha256sum` and
 //! `ssh-keygen` tools. `scripts/test.sh` installs them.
 
+// In tests a panic is a failed test, not a crash on input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod cli;
 mod interop;
 mod support;
