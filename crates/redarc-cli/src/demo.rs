@@ -91,7 +91,7 @@ pub(crate) fn demo(args: &DemoArgs) -> redarc::Result<i32> {
             *by_rule.entry(c.rule.as_str()).or_default() += c.count;
         }
         let mut top: Vec<_> = by_rule.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1));
+        top.sort_by_key(|b| std::cmp::Reverse(b.1));
         let shown: Vec<String> = top
             .iter()
             .take(8)
