@@ -59,7 +59,12 @@ pub fn jsonl(data: &[u8]) {
     assert_eq!(records, data.iter().filter(|&&b| b == b'\n').count() as u64);
     if bad.is_none() {
         for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            assert!(serde_json::from_slice::<serde_json::Value>(line).is_ok());
+            // The record check is a grammar check: a number beyond f64's
+            // range (e.g. 3.3E33333333) is valid JSON that serde_json's
+            // Value refuses. That is the only accepted divergence.
+            if let Err(e) = serde_json::from_slice::<serde_json::Value>(line) {
+                assert!(e.to_string().starts_with("number out of range"), "{e}");
+            }
         }
     }
 }

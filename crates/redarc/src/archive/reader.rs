@@ -31,6 +31,17 @@ pub(crate) struct Scanned {
     manifest: Manifest,
 }
 
+/// Checks that `line` is UTF-8 holding exactly one JSON value.
+///
+/// UTF-8 is checked first and explicitly: serde_json skips the contents of
+/// strings it is told to ignore without validating them.
+pub(crate) fn check_json_line(line: &[u8]) -> std::result::Result<(), String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| crate::json_error_category(&e))
+}
+
 /// Counts lines and checks that each is one JSON value.
 pub(crate) fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u64, String)>) {
     let mut records = 0u64;
@@ -48,9 +59,7 @@ pub(crate) fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u6
             } else if line.contains(&b'\r') {
                 bad = Some((records, "carriage return".to_string()));
             } else if check_json {
-                if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                    bad = Some((records, crate::json_error_category(&e)));
-                }
+                bad = check_json_line(line).err().map(|d| (records, d));
             }
         }
         start = i + 1;
@@ -613,5 +622,14 @@ mod tests {
         assert_eq!(inspect_records(b"{}\n{\r}\n", true).1.unwrap().0, 2);
         assert_eq!(inspect_records(b"{} {}\n", true).1.unwrap().0, 1);
         assert!(inspect_records(b"{x}\n", false).1.is_none());
+    }
+
+    /// Found by the jsonl fuzz target: `"c\xf3"` passed because serde_json
+    /// does not validate the bytes of a string it ignores.
+    #[test]
+    fn invalid_utf8_inside_a_json_string_is_a_bad_record() {
+        let (records, bad) = inspect_records(b"\"c\xf3\"\n", true);
+        assert_eq!(records, 1);
+        assert_eq!(bad, Some((1, "not UTF-8".to_string())));
     }
 }

@@ -454,8 +454,8 @@ impl<W: Write> EntityWriter<'_, W> {
         }
         if !trusted_json {
             // One JSON value and nothing else: readers rely on it.
-            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                return Err(self.record_error(crate::json_error_category(&e)));
+            if let Err(detail) = crate::archive::reader::check_json_line(line) {
+                return Err(self.record_error(detail));
             }
         }
         let export = &mut *self.export;

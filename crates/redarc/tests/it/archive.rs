@@ -263,6 +263,8 @@ fn writer_refuses_misuse() {
         ));
         assert!(e.write_json_line(b"{\"x\":\r1}").is_err());
         assert!(e.write_json_line(b"not json").is_err());
+        // Invalid UTF-8 inside a string (serde_json alone would skip it unchecked).
+        assert!(e.write_json_line(b"{\"s\":\"c\xf3\"}").is_err());
         e.write_json_line(b"{\"ok\":true}").unwrap();
         // dropped without finish()
     }
