@@ -56,7 +56,7 @@ fn fingerprint(value: &Value) -> u128 {
     u128::from_le_bytes(out)
 }
 
-type Failures = Vec<(Option<String>, P)>;
+pub(crate) type Failures = Vec<(Option<String>, P)>;
 
 /// Runs the schema, relation and tenant checks the manifest declares.
 pub(crate) fn run(

@@ -260,7 +260,7 @@ impl VerifyReport {
     }
 
     /// Adds the checks of the second pass.
-    fn add_deep(&mut self, deep: Vec<(Check, Vec<(Option<String>, P)>)>) {
+    fn add_deep(&mut self, deep: Vec<(Check, deep::Failures)>) {
         for (check, failures) in deep {
             self.valid &= check.passed;
             self.checks.push(check);
