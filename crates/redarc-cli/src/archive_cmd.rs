@@ -38,8 +38,8 @@ pub(crate) struct PackArgs {
     /// zstd level.
     #[arg(long, default_value_t = 3)]
     pub(crate) level: i32,
-    /// zstd worker threads (0 compresses on the main thread).
-    #[arg(long, default_value_t = 1)]
+    /// Extra zstd worker threads (0: compression runs on the writer thread).
+    #[arg(long, default_value_t = 0)]
     pub(crate) threads: u32,
 }
 
@@ -56,7 +56,7 @@ impl PackArgs {
             no_redaction: false,
             part_size: redarc::DEFAULT_PART_SIZE,
             level: 3,
-            threads: 1,
+            threads: 0,
         }
     }
 }
@@ -164,7 +164,7 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
         .try_clone()
         .map_err(|e| Error::io("opening the temporary file", e))?;
     let sink = Sha256Writer::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    let mut export = ExportWriter::new(sink, &recipients, opts)?;
+    let mut export = ExportWriter::new_pipelined(sink, &recipients, opts)?;
     let mut line = Vec::with_capacity(64 * 1024);
     for (name, path) in &files {
         let mut reader = BufReader::with_capacity(

@@ -3,6 +3,7 @@
 mod crypto;
 pub(crate) mod deep;
 pub(crate) mod reader;
+mod sink;
 pub(crate) mod stream;
 mod writer;
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::archive::crypto::Recipients;
+use crate::archive::sink::Sink;
 use crate::error::Error;
 use crate::format::{
     self, Custody, Digest, Entity, FormatVersion, Manifest, Omission, Part, Producer, Relation,
@@ -123,8 +124,6 @@ impl ExportOptions {
     }
 }
 
-type Stack<W> = tar::Builder<zstd::stream::write::Encoder<'static, age::stream::StreamWriter<W>>>;
-
 /// Writes an export archive as a stream.
 ///
 /// Open entities one at a time with [`ExportWriter::entity`], write records,
@@ -133,7 +132,7 @@ type Stack<W> = tar::Builder<zstd::stream::write::Encoder<'static, age::stream::
 /// reports every error. Dropping the writer without `finish` leaves an
 /// incomplete archive that every reader rejects.
 pub struct ExportWriter<W: Write> {
-    stack: Option<Stack<W>>,
+    sink: Option<Sink<W>>,
     opts: ExportOptions,
     generated_at: Timestamp,
     entities: Vec<Entity>,
@@ -187,7 +186,7 @@ impl<W: Write> ExportWriter<W> {
         }
         let part_capacity = opts.part_size.min(DEFAULT_PART_SIZE) as usize;
         Ok(ExportWriter {
-            stack: Some(tar),
+            sink: Some(Sink::Inline(tar)),
             generated_at,
             entities: Vec::new(),
             omitted: Vec::new(),
@@ -361,28 +360,18 @@ impl<W: Write> ExportWriter<W> {
                 "the export has too many parts for one manifest; raise the part size".into(),
             ));
         }
-        self.append(SUMS_MEMBER, &sums)?;
-        self.append(MANIFEST_MEMBER, &bytes)?;
-        let stack = self
-            .stack
+        self.append(SUMS_MEMBER, sums)?;
+        self.append(MANIFEST_MEMBER, bytes)?;
+        let sink = self
+            .sink
             .take()
             .ok_or_else(|| Error::Usage("the export writer already failed".into()))?;
-        let zstd = stack
-            .into_inner()
-            .map_err(|e| Error::io("finishing the tar stream", e))?;
-        let age = zstd
-            .finish()
-            .map_err(|e| Error::io("finishing the zstd stream", e))?;
-        let mut out = age
-            .finish()
-            .map_err(|e| Error::io("finishing the age stream", e))?;
-        out.flush()
-            .map_err(|e| Error::io("flushing the archive", e))?;
+        let out = sink.finish()?;
         Ok((manifest, out))
     }
 
     fn usable(&self) -> Result<()> {
-        if self.failed || self.stack.is_none() {
+        if self.failed || self.sink.is_none() {
             return Err(Error::Usage(
                 "the export writer failed earlier; start a new export".into(),
             ));
@@ -390,7 +379,8 @@ impl<W: Write> ExportWriter<W> {
         Ok(())
     }
 
-    fn append(&mut self, path: &str, data: &[u8]) -> Result<()> {
+    /// Appends a member and returns an empty buffer to reuse.
+    fn append(&mut self, path: &str, data: Vec<u8>) -> Result<Vec<u8>> {
         let mut header = tar::Header::new_ustar();
         header
             .set_path(path)
@@ -402,14 +392,11 @@ impl<W: Write> ExportWriter<W> {
         header.set_mtime(u64::try_from(self.generated_at.unix()).unwrap_or(0));
         header.set_entry_type(tar::EntryType::Regular);
         header.set_cksum();
-        let Some(stack) = self.stack.as_mut() else {
+        let Some(sink) = self.sink.as_mut() else {
             return Err(Error::Usage("the export writer already failed".into()));
         };
-        if let Err(e) = stack.append(&header, data) {
-            self.failed = true;
-            return Err(Error::io(format!("writing member {path}"), e));
-        }
-        Ok(())
+        sink.append(header, data)
+            .inspect_err(|_| self.failed = true)
     }
 
     /// Closes the current part of `entity` (index `index`) and returns its
@@ -423,13 +410,34 @@ impl<W: Write> ExportWriter<W> {
         }
         let path = format::part_path(entity, index);
         let digest = Digest(sha2::Sha256::digest(&self.part).into());
-        let part = std::mem::take(&mut self.part);
-        let result = self.append(&path, &part);
-        self.part = part;
         let bytes = self.part.len() as u64;
-        self.part.clear();
-        result?;
+        let part = std::mem::take(&mut self.part);
+        let mut next = self.append(&path, part)?;
+        if next.capacity() == 0 {
+            next.reserve(self.opts.part_size.min(DEFAULT_PART_SIZE) as usize + 4096);
+        }
+        self.part = next;
         Ok(Part::new(path, records, bytes, digest))
+    }
+}
+
+impl<W: Write + Send + 'static> ExportWriter<W> {
+    /// As [`ExportWriter::new`], but tar, zstd and age run on a writer
+    /// thread, overlapping with serialization, redaction and hashing on the
+    /// calling thread. At most three parts are in memory at once.
+    ///
+    /// # Errors
+    /// As [`ExportWriter::new`], or if the thread cannot start.
+    pub fn new_pipelined(
+        out: W,
+        recipients: &Recipients,
+        opts: ExportOptions,
+    ) -> Result<ExportWriter<W>> {
+        let mut writer = ExportWriter::new(out, recipients, opts)?;
+        if let Some(Sink::Inline(stack)) = writer.sink.take() {
+            writer.sink = Some(Sink::threaded(stack)?);
+        }
+        Ok(writer)
     }
 }
 

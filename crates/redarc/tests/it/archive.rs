@@ -163,6 +163,100 @@ fn same_input_gives_identical_plaintext() {
 }
 
 #[test]
+fn pipelined_writer_gives_the_same_plaintext() {
+    let (ids, r) = key();
+    let entities = sample_entities();
+    let inline = write(&r, &entities, 300);
+    let opts = ExportOptions::new("test")
+        .generated_at(fixed_time())
+        .part_size(300);
+    let mut export = ExportWriter::new_pipelined(Vec::new(), &r, opts).unwrap();
+    for (name, lines) in &entities {
+        let mut e = export.entity(name).unwrap();
+        for line in lines {
+            e.write_json_line(line.as_bytes()).unwrap();
+        }
+        e.finish().unwrap();
+    }
+    let (manifest, piped) = export.finish_into_inner().unwrap();
+    assert!(manifest.entity("users").unwrap().parts.len() > 3);
+    assert_eq!(plaintext(&piped, &ids), plaintext(&inline, &ids));
+    assert!(ArchiveReader::open(Cursor::new(piped), &ids).is_ok());
+}
+
+/// A writer that fails after `budget` bytes, as a full disk would.
+struct FullDisk {
+    budget: usize,
+}
+
+impl std::io::Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.budget == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left",
+            ));
+        }
+        let n = buf.len().min(self.budget);
+        self.budget -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_disk_is_reported_not_swallowed() {
+    let (_, r) = key();
+    let lines: Vec<String> = (0..5000)
+        .map(|i| format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(i % 97)))
+        .collect();
+    let full = {
+        let mut out = Vec::new();
+        let opts = ExportOptions::new("t")
+            .part_size(4096)
+            .generated_at(fixed_time());
+        let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+        let mut e = export.entity("t").unwrap();
+        for l in &lines {
+            e.write_json_line(l.as_bytes()).unwrap();
+        }
+        e.finish().unwrap();
+        export.finish().unwrap();
+        out.len()
+    };
+    for pipelined in [false, true] {
+        for budget in [0, 100, full / 2, full - 1] {
+            // Same generated_at as `full`, so the sizes agree to the byte.
+            let opts = ExportOptions::new("t")
+                .part_size(4096)
+                .generated_at(fixed_time());
+            let disk = FullDisk { budget };
+            let export = if pipelined {
+                ExportWriter::new_pipelined(disk, &r, opts)
+            } else {
+                ExportWriter::new(disk, &r, opts)
+            };
+            let Ok(mut export) = export else { continue };
+            let result = (|| {
+                let mut e = export.entity("t")?;
+                for l in &lines {
+                    e.write_json_line(l.as_bytes())?;
+                }
+                e.finish()?;
+                export.finish().map(|_| ())
+            })();
+            let err = result.expect_err(&format!("a full disk must fail the export (pipelined={pipelined} budget={budget} full={full})"));
+            assert!(
+                matches!(err, Error::Io { .. }),
+                "pipelined={pipelined} budget={budget}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn every_flipped_bit_and_every_truncation_is_rejected() {
     let (ids, r) = key();
     let entities = vec![(
