@@ -8,3 +8,4 @@
 mod cli;
 mod interop;
 mod support;
+mod vectors;
