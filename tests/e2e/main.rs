@@ -9,3 +9,4 @@ mod cli;
 mod crash;
 mod interop;
 mod support;
+mod vectors;

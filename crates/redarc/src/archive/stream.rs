@@ -295,11 +295,9 @@ impl<S: Read> MemberStream<S> {
                     "entity parts must precede SHA256SUMS".into(),
                 )))
             }
-            Kind::Manifest if !self.seen_sums => {
-                return Err(member_err(P::Order(
-                    "SHA256SUMS must precede manifest.json".into(),
-                )))
-            }
+            // A manifest without SHA256SUMS before it is not refused here:
+            // SHA256SUMS after it fails "nothing may follow", and none at all
+            // is reported as missing once the stream ends.
             Kind::Sums => self.seen_sums = true,
             Kind::Manifest => self.seen_manifest = true,
             Kind::Part { .. } => {}

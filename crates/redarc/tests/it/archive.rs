@@ -284,6 +284,45 @@ fn every_flipped_bit_and_every_truncation_is_rejected() {
             !matches!(err, Ok(rep) if rep.valid),
             "truncation to {len} bytes went unnoticed"
         );
+        assert!(
+            ArchiveReader::open(Cursor::new(&archive[..len]), &ids).is_err(),
+            "the reader opened a truncation to {len} bytes"
+        );
+    }
+}
+
+/// A sample of the damage above, through `unpack`: every failure leaves the
+/// parent directory as it was (no target, no staging directory).
+#[test]
+fn unpack_of_flipped_or_truncated_archives_leaves_nothing() {
+    let (ids, r) = key();
+    let entities = vec![(
+        "t".to_string(),
+        vec![r#"{"a":1}"#.to_string(), r#"{"b":"two"}"#.to_string()],
+    )];
+    let archive = write(&r, &entities, 1 << 20);
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("out");
+    let mut damaged: Vec<(String, Vec<u8>)> = (0..archive.len())
+        .step_by(7)
+        .map(|i| {
+            let mut bad = archive.clone();
+            bad[i] ^= 0x04;
+            (format!("flip at byte {i}"), bad)
+        })
+        .collect();
+    damaged.extend(
+        (0..archive.len())
+            .step_by(11)
+            .map(|len| (format!("truncation to {len}"), archive[..len].to_vec())),
+    );
+    for (what, bad) in damaged {
+        assert!(
+            redarc::unpack(&bad[..], &ids, &target, ReadLimits::default()).is_err(),
+            "{what} unpacked"
+        );
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "{what} left {left:?}");
     }
 }
 

@@ -7,3 +7,4 @@ mod archive;
 mod deep;
 mod recall;
 mod redact;
+mod vectors;
