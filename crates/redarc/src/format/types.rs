@@ -430,6 +430,23 @@ pub struct Relation {
     pub to_field: String,
 }
 
+impl Relation {
+    /// A foreign key: `from_entity.from_field` → `to_entity.to_field`.
+    pub fn new(
+        from_entity: impl Into<String>,
+        from_field: impl Into<String>,
+        to_entity: impl Into<String>,
+        to_field: impl Into<String>,
+    ) -> Relation {
+        Relation {
+            from_entity: from_entity.into(),
+            from_field: from_field.into(),
+            to_entity: to_entity.into(),
+            to_field: to_field.into(),
+        }
+    }
+}
+
 /// The tenant an export is scoped to: every record's `field` equals `value`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
@@ -456,6 +473,37 @@ pub struct Custody {
     /// When the copy must be deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+}
+
+impl Custody {
+    /// Empty custody metadata; fill it with the setters below.
+    pub fn new() -> Custody {
+        Custody::default()
+    }
+
+    /// Why the copy was made.
+    pub fn purpose(mut self, purpose: impl Into<String>) -> Custody {
+        self.purpose = Some(purpose.into());
+        self
+    }
+
+    /// Incident or ticket reference.
+    pub fn ticket(mut self, ticket: impl Into<String>) -> Custody {
+        self.ticket = Some(ticket.into());
+        self
+    }
+
+    /// Scope and type of the data.
+    pub fn scope(mut self, scope: impl Into<String>) -> Custody {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// When the copy must be deleted.
+    pub fn expires_at(mut self, at: Timestamp) -> Custody {
+        self.expires_at = Some(at);
+        self
+    }
 }
 
 /// The manifest: what the archive holds and how to check it.
