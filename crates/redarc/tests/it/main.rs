@@ -6,3 +6,4 @@
 mod archive;
 mod recall;
 mod redact;
+mod restore;
