@@ -7,5 +7,6 @@
 
 mod cli;
 mod crash;
+mod drill;
 mod interop;
 mod support;
