@@ -41,14 +41,27 @@ fn killed_pack_leaves_no_archive() {
     std::fs::create_dir(&out_dir).unwrap();
     let archive = out_dir.join("a.tar.zst.age");
     let mut child = redarc()
-        .arg("pack").arg(&dir).arg("-o").arg(&archive).arg("-r").arg(&recipient)
-        .stdout(Stdio::null()).stderr(Stdio::null())
-        .spawn().unwrap();
+        .arg("pack")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&archive)
+        .arg("-r")
+        .arg(&recipient)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let caught = wait_for_partial(&out_dir, ".redarc-pack-", 64 * 1024);
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
-    assert!(caught, "pack finished before it could be killed; grow the export");
-    assert!(!archive.exists(), "a killed pack must not leave the archive");
+    assert!(
+        caught,
+        "pack finished before it could be killed; grow the export"
+    );
+    assert!(
+        !archive.exists(),
+        "a killed pack must not leave the archive"
+    );
     assert!(!out_dir.join("a.tar.zst.age.sha256").exists());
 }
 
@@ -61,14 +74,27 @@ fn killed_unpack_leaves_no_directory() {
     pack(&dir, &archive, &recipient);
     let target = tmp.path().join("restored");
     let mut child = redarc()
-        .arg("unpack").arg(&archive).arg("-i").arg(&key).arg("-o").arg(&target)
-        .stdout(Stdio::null()).stderr(Stdio::null())
-        .spawn().unwrap();
+        .arg("unpack")
+        .arg(&archive)
+        .arg("-i")
+        .arg(&key)
+        .arg("-o")
+        .arg(&target)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let caught = wait_for_partial(tmp.path(), ".restored.redarc-partial-", 0);
     // Let it write a little before the kill.
     std::thread::sleep(Duration::from_millis(50));
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(caught, "unpack finished before it could be killed; grow the export");
-    assert!(!target.exists(), "a killed unpack must not leave the target directory");
+    assert!(
+        caught,
+        "unpack finished before it could be killed; grow the export"
+    );
+    assert!(
+        !target.exists(),
+        "a killed unpack must not leave the target directory"
+    );
 }

@@ -236,6 +236,32 @@ pub enum ArchiveProblem {
     /// The SHA256SUMS member disagrees with the manifest.
     #[error("SHA256SUMS disagrees with the manifest: {0}")]
     SumsMismatch(String),
+    /// A record does not match its entity's declared JSON Schema.
+    #[error("entity {entity}, record {record} {detail}")]
+    SchemaMismatch {
+        /// Entity name.
+        entity: String,
+        /// 1-based record number.
+        record: u64,
+        /// Where in the schema it failed (a schema location, never data).
+        detail: String,
+    },
+    /// References that do not resolve.
+    #[error("{count} references of {relation} do not resolve")]
+    DanglingReferences {
+        /// The relation, `from_entity.field -> to_entity.field`.
+        relation: String,
+        /// How many.
+        count: u64,
+    },
+    /// Records of another tenant than the declared one.
+    #[error("entity {entity} holds {count} records of another tenant")]
+    ForeignTenant {
+        /// Entity name.
+        entity: String,
+        /// How many.
+        count: u64,
+    },
     /// Data after the end of the tar archive, or a truncated archive.
     #[error("{0}")]
     Trailing(String),

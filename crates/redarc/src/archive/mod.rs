@@ -1,6 +1,7 @@
 //! The archive: streaming writer and reader over tar → zstd → age.
 
 mod crypto;
+pub(crate) mod deep;
 pub(crate) mod reader;
 pub(crate) mod stream;
 mod writer;

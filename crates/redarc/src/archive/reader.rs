@@ -1,6 +1,6 @@
 //! Verification, typed reading and extraction of archives.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::archive::crypto::Identities;
+use crate::archive::deep;
 use crate::archive::stream::{Kind, MemberHeader, MemberStream, Plain, ReadLimits};
 use crate::error::{ArchiveProblem as P, Error};
 use crate::format::{Digest, Manifest, Part};
@@ -122,6 +123,9 @@ pub struct Check {
     /// The first failure, if any (never record contents).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Failures per entity, for checks that count them so.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_by_entity: BTreeMap<String, u64>,
 }
 
 /// The outcome of verifying an archive: every check with its counts.
@@ -255,6 +259,15 @@ impl VerifyReport {
         }
     }
 
+    /// Adds the checks of the second pass.
+    fn add_deep(&mut self, deep: Vec<(Check, deep::Failures)>) {
+        for (check, failures) in deep {
+            self.valid &= check.passed;
+            self.checks.push(check);
+            self.failures.extend(failures);
+        }
+    }
+
     /// `Ok(())` when valid, otherwise the first failure as an error.
     pub fn to_result(&self) -> Result<()> {
         match self.failures.first() {
@@ -269,17 +282,38 @@ impl VerifyReport {
 }
 
 impl Check {
-    fn new(name: &str, checked: u64) -> Check {
+    pub(crate) fn new(name: &str, checked: u64) -> Check {
         Check {
             name: name.into(),
             passed: true,
             checked,
             failed: 0,
             detail: None,
+            failed_by_entity: BTreeMap::new(),
         }
     }
 
-    fn fail(&mut self, failures: &mut Vec<(Option<String>, P)>, member: Option<&str>, problem: P) {
+    /// Counts `count` failures in `entity`.
+    pub(crate) fn record_entity_failures(
+        &mut self,
+        entity: &str,
+        count: u64,
+        detail: Option<String>,
+    ) {
+        self.passed = false;
+        self.failed += count;
+        *self.failed_by_entity.entry(entity.to_string()).or_default() += count;
+        if self.detail.is_none() {
+            self.detail = detail;
+        }
+    }
+
+    pub(crate) fn fail(
+        &mut self,
+        failures: &mut Vec<(Option<String>, P)>,
+        member: Option<&str>,
+        problem: P,
+    ) {
         self.passed = false;
         self.failed += 1;
         if self.detail.is_none() {
@@ -300,14 +334,111 @@ impl Check {
 /// layers, a structural rule of the tar stream, an unreadable manifest);
 /// otherwise `Ok` with a report whose `valid` says whether every check
 /// passed. Never panics on any input.
-pub fn verify<R: Read>(
+///
+/// When the manifest declares entity schemas, relations or a tenant scope,
+/// a second pass checks the records against them; hence `Seek`.
+pub fn verify<R: Read + Seek>(
     source: R,
     identities: &Identities,
     limits: ReadLimits,
 ) -> Result<VerifyReport> {
-    let stream = MemberStream::open(source, identities, limits)?;
+    verify_seekable(source, identities, limits).map(|(_, report)| report)
+}
+
+fn verify_seekable<R: Read + Seek>(
+    mut source: R,
+    identities: &Identities,
+    limits: ReadLimits,
+) -> Result<(R, VerifyReport)> {
+    let start = source
+        .stream_position()
+        .map_err(|e| Error::io("seeking the archive", e))?;
+    let stream = MemberStream::open(&mut source, identities, limits)?;
     let scanned = scan(stream, true, |_, _| Ok(()))?;
-    Ok(VerifyReport::build(&scanned))
+    let mut report = VerifyReport::build(&scanned);
+    if report.valid && deep::needed(&report.manifest) {
+        let manifest = report.manifest.clone();
+        let mut src = SeekSource {
+            source: &mut source,
+            identities,
+            limits,
+            start,
+            manifest: &manifest,
+        };
+        report.add_deep(deep::run(&manifest, &mut src)?);
+    }
+    source
+        .seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io("seeking the archive", e))?;
+    Ok((source, report))
+}
+
+/// Replays records from a seekable archive (each part re-checked).
+struct SeekSource<'a, R> {
+    source: &'a mut R,
+    identities: &'a Identities,
+    limits: ReadLimits,
+    start: u64,
+    manifest: &'a Manifest,
+}
+
+impl<R: Read + Seek> deep::RecordSource for SeekSource<'_, R> {
+    fn each_record(
+        &mut self,
+        entity: &str,
+        f: &mut dyn FnMut(&serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        let parts = self
+            .manifest
+            .entity(entity)
+            .map(|e| e.parts.clone())
+            .unwrap_or_default();
+        let records: Records<'_, R, serde_json::Value> = Records::new(
+            self.source,
+            self.identities,
+            self.limits,
+            self.start,
+            entity,
+            parts,
+        )?;
+        for record in records {
+            f(&record?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Replays records from the files of a staged extraction.
+struct DirSource<'a> {
+    root: &'a Path,
+    manifest: &'a Manifest,
+}
+
+impl deep::RecordSource for DirSource<'_> {
+    fn each_record(
+        &mut self,
+        entity: &str,
+        f: &mut dyn FnMut(&serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        let Some(e) = self.manifest.entity(entity) else {
+            return Ok(());
+        };
+        let mut record = 0u64;
+        for part in &e.parts {
+            let path = self.root.join(&part.path);
+            let data = std::fs::read(&path).map_err(|err| Error::io_path("reading", &path, err))?;
+            for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                record += 1;
+                let value = serde_json::from_slice(line).map_err(|err| Error::Record {
+                    entity: entity.to_string(),
+                    record,
+                    detail: crate::json_error_category(&err),
+                })?;
+                f(&value)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// An archive that passed verification, from which records can be read.
@@ -349,11 +480,8 @@ impl<R: Read + Seek> ArchiveReader<R> {
         let start = source
             .stream_position()
             .map_err(|e| Error::io("seeking the archive", e))?;
-        let report = verify(&mut source, identities, limits)?;
+        let (source, report) = verify_seekable(source, identities, limits)?;
         report.to_result()?;
-        source
-            .seek(SeekFrom::Start(start))
-            .map_err(|e| Error::io("seeking the archive", e))?;
         Ok(ArchiveReader {
             source,
             identities: identities.clone(),
@@ -388,22 +516,14 @@ impl<R: Read + Seek> ArchiveReader<R> {
             .ok_or_else(|| Error::Usage(format!("the archive has no entity {entity}")))?
             .parts
             .clone();
-        let start = self.start;
-        self.source
-            .seek(SeekFrom::Start(start))
-            .map_err(|e| Error::io("seeking the archive", e))?;
-        let stream = MemberStream::open(&mut self.source, &self.identities, self.limits)?;
-        Ok(Records {
-            stream: Some(stream),
-            entity: entity.to_string(),
+        Records::new(
+            &mut self.source,
+            &self.identities,
+            self.limits,
+            self.start,
+            entity,
             parts,
-            next_part: 0,
-            buf: Vec::new(),
-            pos: 0,
-            record_no: 0,
-            failed: false,
-            _t: PhantomData,
-        })
+        )
     }
 
     /// Returns the source, positioned where it was when opened.
@@ -432,6 +552,33 @@ impl<R: Read + Seek, T> std::fmt::Debug for Records<'_, R, T> {
             .field("entity", &self.entity)
             .field("record", &self.record_no)
             .finish_non_exhaustive()
+    }
+}
+
+impl<'a, R: Read + Seek, T> Records<'a, R, T> {
+    fn new(
+        source: &'a mut R,
+        identities: &Identities,
+        limits: ReadLimits,
+        start: u64,
+        entity: &str,
+        parts: Vec<Part>,
+    ) -> Result<Records<'a, R, T>> {
+        source
+            .seek(SeekFrom::Start(start))
+            .map_err(|e| Error::io("seeking the archive", e))?;
+        let stream = MemberStream::open(source, identities, limits)?;
+        Ok(Records {
+            stream: Some(stream),
+            entity: entity.to_string(),
+            parts,
+            next_part: 0,
+            buf: Vec::new(),
+            pos: 0,
+            record_no: 0,
+            failed: false,
+            _t: PhantomData,
+        })
     }
 }
 
@@ -540,7 +687,15 @@ pub fn unpack<R: Read>(
         let path = staging.path.join(&header.name);
         write_new_file(&path, data)
     })?;
-    let report = VerifyReport::build(&scanned);
+    let mut report = VerifyReport::build(&scanned);
+    if report.valid && deep::needed(&report.manifest) {
+        let manifest = report.manifest.clone();
+        let mut src = DirSource {
+            root: &staging.path,
+            manifest: &manifest,
+        };
+        report.add_deep(deep::run(&manifest, &mut src)?);
+    }
     report.to_result()?;
     staging.commit(dir)?;
     Ok(report)

@@ -208,7 +208,55 @@ impl<W: Write> ExportWriter<W> {
     /// [`Error::Usage`] for an invalid or repeated name, or if an earlier
     /// entity was dropped without [`EntityWriter::finish`].
     pub fn entity(&mut self, name: &str) -> Result<EntityWriter<'_, W>> {
+        self.open_entity(name, None)
+    }
+
+    /// Opens a typed entity: `T`'s JSON Schema is stored in the manifest,
+    /// every record written is checked against it (after redaction, as
+    /// stored), and `verify` checks every record again.
+    ///
+    /// # Errors
+    /// As [`ExportWriter::entity`].
+    pub fn typed_entity<T: schemars::JsonSchema>(
+        &mut self,
+        name: &str,
+    ) -> Result<EntityWriter<'_, W>> {
+        let schema = serde_json::to_value(schemars::schema_for!(T)).map_err(|e| {
+            Error::Usage(format!(
+                "entity {name}: schema: {}",
+                crate::json_error_category(&e)
+            ))
+        })?;
+        self.open_entity(name, Some(schema))
+    }
+
+    /// Opens an entity whose records must match the JSON Schema `schema`
+    /// (draft 2020-12 unless it says otherwise; no remote `$ref`).
+    ///
+    /// # Errors
+    /// As [`ExportWriter::entity`], or [`Error::Usage`] if the schema does
+    /// not compile.
+    pub fn entity_with_schema(
+        &mut self,
+        name: &str,
+        schema: serde_json::Value,
+    ) -> Result<EntityWriter<'_, W>> {
+        self.open_entity(name, Some(schema))
+    }
+
+    fn open_entity(
+        &mut self,
+        name: &str,
+        schema: Option<serde_json::Value>,
+    ) -> Result<EntityWriter<'_, W>> {
         self.usable()?;
+        let validator = match &schema {
+            Some(s) => Some(
+                crate::archive::deep::compile_schema(s)
+                    .map_err(|why| Error::Usage(format!("entity {name}: {why}")))?,
+            ),
+            None => None,
+        };
         if let Some(open) = &self.open {
             self.failed = true;
             return Err(Error::Usage(format!(
@@ -229,6 +277,8 @@ impl<W: Write> ExportWriter<W> {
             parts: Vec::new(),
             part_records: 0,
             record_no: 0,
+            schema,
+            validator,
         })
     }
 
@@ -393,6 +443,8 @@ pub struct EntityWriter<'a, W: Write> {
     parts: Vec<Part>,
     part_records: u64,
     record_no: u64,
+    schema: Option<serde_json::Value>,
+    validator: Option<jsonschema::Validator>,
 }
 
 impl<W: Write> std::fmt::Debug for EntityWriter<'_, W> {
@@ -470,6 +522,20 @@ impl<W: Write> EntityWriter<'_, W> {
         } else {
             export.part.extend_from_slice(line);
         }
+        if let Some(validator) = &self.validator {
+            let problem = match serde_json::from_slice::<serde_json::Value>(&export.part[start..]) {
+                Ok(value) => crate::archive::deep::schema_problem(validator, &value),
+                Err(e) => Some(crate::json_error_category(&e)),
+            };
+            if let Some(detail) = problem {
+                export.part.truncate(start);
+                return Err(Error::Record {
+                    entity: self.name.clone(),
+                    record: self.record_no + 1,
+                    detail,
+                });
+            }
+        }
         export.part.push(b'\n');
         let len = (export.part.len() - start) as u64;
         if len - 1 > export.opts.max_record {
@@ -505,9 +571,9 @@ impl<W: Write> EntityWriter<'_, W> {
             self.parts.push(part);
         }
         let parts = std::mem::take(&mut self.parts);
-        self.export
-            .entities
-            .push(Entity::new(self.name.clone(), parts));
+        let mut entity = Entity::new(self.name.clone(), parts);
+        entity.schema = self.schema.take();
+        self.export.entities.push(entity);
         self.export.open = None;
         Ok(())
     }

@@ -431,7 +431,7 @@ pub struct Relation {
 }
 
 impl Relation {
-    /// A foreign key: `from_entity.from_field` → `to_entity.to_field`.
+    /// `from_entity.from_field` references `to_entity.to_field`.
     pub fn new(
         from_entity: impl Into<String>,
         from_field: impl Into<String>,
@@ -457,6 +457,16 @@ pub struct TenantScope {
     pub value: serde_json::Value,
 }
 
+impl TenantScope {
+    /// Records carrying top-level `field` must have `value` there.
+    pub fn new(field: impl Into<String>, value: serde_json::Value) -> TenantScope {
+        TenantScope {
+            field: field.into(),
+            value,
+        }
+    }
+}
+
 /// Why a copy of production data exists and when it must be gone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
@@ -476,7 +486,7 @@ pub struct Custody {
 }
 
 impl Custody {
-    /// Empty custody metadata; fill it with the setters below.
+    /// Empty custody metadata; fill it with the setters.
     pub fn new() -> Custody {
         Custody::default()
     }
@@ -503,6 +513,11 @@ impl Custody {
     pub fn expires_at(mut self, at: Timestamp) -> Custody {
         self.expires_at = Some(at);
         self
+    }
+
+    /// Whether `expires_at` is set and before `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|t| t < now)
     }
 }
 

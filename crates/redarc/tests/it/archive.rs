@@ -171,7 +171,7 @@ fn every_flipped_bit_and_every_truncation_is_rejected() {
     )];
     let archive = write(&r, &entities, 1 << 20);
     assert!(
-        redarc::verify(&archive[..], &ids, ReadLimits::default())
+        redarc::verify(Cursor::new(&archive[..]), &ids, ReadLimits::default())
             .unwrap()
             .valid
     );
@@ -179,13 +179,13 @@ fn every_flipped_bit_and_every_truncation_is_rejected() {
         for bit in [0x01u8, 0x80] {
             let mut bad = archive.clone();
             bad[i] ^= bit;
-            let ok = matches!(redarc::verify(&bad[..], &ids, ReadLimits::default()), Ok(rep) if rep.valid);
+            let ok = matches!(redarc::verify(Cursor::new(&bad[..]), &ids, ReadLimits::default()), Ok(rep) if rep.valid);
             assert!(!ok, "flip of bit {bit:#x} at byte {i} went unnoticed");
             assert!(ArchiveReader::open(Cursor::new(bad), &ids).is_err());
         }
     }
     for len in 0..archive.len() {
-        let err = redarc::verify(&archive[..len], &ids, ReadLimits::default());
+        let err = redarc::verify(Cursor::new(&archive[..len]), &ids, ReadLimits::default());
         assert!(
             !matches!(err, Ok(rep) if rep.valid),
             "truncation to {len} bytes went unnoticed"
@@ -198,7 +198,7 @@ fn wrong_key_and_passphrases() {
     let (_, r) = key();
     let (other, _) = key();
     let archive = write(&r, &sample_entities(), 1 << 20);
-    let err = redarc::verify(&archive[..], &other, ReadLimits::default()).unwrap_err();
+    let err = redarc::verify(Cursor::new(&archive[..]), &other, ReadLimits::default()).unwrap_err();
     assert!(
         matches!(err, Error::Decrypt(redarc::DecryptFailure::NoMatchingKeys)),
         "{err}"
@@ -209,14 +209,14 @@ fn wrong_key_and_passphrases() {
     let archive = write(&pass, &sample_entities(), 1 << 20);
     let good = Identities::passphrase("correct horse battery staple".into());
     assert!(
-        redarc::verify(&archive[..], &good, ReadLimits::default())
+        redarc::verify(Cursor::new(&archive[..]), &good, ReadLimits::default())
             .unwrap()
             .valid
     );
     let bad = Identities::passphrase("wrong horse".into());
-    let err = redarc::verify(&archive[..], &bad, ReadLimits::default()).unwrap_err();
+    let err = redarc::verify(Cursor::new(&archive[..]), &bad, ReadLimits::default()).unwrap_err();
     assert!(!err.to_string().contains("horse"));
-    let err = redarc::verify(&archive[..], &other, ReadLimits::default()).unwrap_err();
+    let err = redarc::verify(Cursor::new(&archive[..]), &other, ReadLimits::default()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -227,7 +227,8 @@ fn wrong_key_and_passphrases() {
     // A work factor above the reader's ceiling is refused before any work.
     let strict =
         Identities::passphrase("correct horse battery staple".into()).with_max_work_factor(3);
-    let err = redarc::verify(&archive[..], &strict, ReadLimits::default()).unwrap_err();
+    let err =
+        redarc::verify(Cursor::new(&archive[..]), &strict, ReadLimits::default()).unwrap_err();
     assert!(
         matches!(err, Error::Decrypt(redarc::DecryptFailure::ExcessiveWork)),
         "{err}"
@@ -243,7 +244,7 @@ fn several_recipients_each_open_the_archive() {
     let archive = write(&r, &sample_entities(), 1 << 20);
     for ids in [&a, &b] {
         assert!(
-            redarc::verify(&archive[..], ids, ReadLimits::default())
+            redarc::verify(Cursor::new(&archive[..]), ids, ReadLimits::default())
                 .unwrap()
                 .valid
         );
@@ -362,7 +363,12 @@ fn unpack_stages_and_leaves_nothing_on_failure() {
 fn limits_are_enforced() {
     let (ids, r) = key();
     let archive = write(&r, &sample_entities(), 100);
-    let err = redarc::verify(&archive[..], &ids, ReadLimits::default().max_members(3)).unwrap_err();
+    let err = redarc::verify(
+        Cursor::new(&archive[..]),
+        &ids,
+        ReadLimits::default().max_members(3),
+    )
+    .unwrap_err();
     assert!(
         matches!(
             err.archive_problem(),
@@ -371,7 +377,7 @@ fn limits_are_enforced() {
         "{err}"
     );
     let err = redarc::verify(
-        &archive[..],
+        Cursor::new(&archive[..]),
         &ids,
         ReadLimits::default().max_total_bytes(1000),
     )

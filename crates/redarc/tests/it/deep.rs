@@ -1,0 +1,198 @@
+//! Declared schemas, relations and tenant scope, checked on write and verify.
+
+use std::io::{Cursor, Write};
+
+use redarc::format::{Digest, Relation, TenantScope};
+use redarc::{
+    ArchiveProblem, Error, ExportOptions, ExportWriter, Identities, ReadLimits, Recipients,
+};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+#[derive(Serialize, JsonSchema)]
+struct User {
+    id: u64,
+    email: String,
+}
+
+fn key() -> (Identities, Recipients) {
+    let ids = Identities::generate_x25519();
+    let r = Recipients::parse(&ids.recipients()).unwrap();
+    (ids, r)
+}
+
+fn check<'a>(report: &'a redarc::VerifyReport, name: &str) -> &'a redarc::Check {
+    report
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+}
+
+#[test]
+fn typed_entities_store_and_enforce_their_schema() {
+    let (ids, r) = key();
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, &r, ExportOptions::new("t")).unwrap();
+    let mut users = export.typed_entity::<User>("users").unwrap();
+    users
+        .write(&User {
+            id: 1,
+            email: "a@example.com".into(),
+        })
+        .unwrap();
+    // A record of another shape is refused, by schema location, not by value.
+    let err = users
+        .write_json_line(br#"{"id":"s3cr3t-not-a-number","email":"x"}"#)
+        .unwrap_err();
+    assert!(matches!(err, Error::Record { record: 2, .. }), "{err}");
+    assert!(err.to_string().contains("schema"), "{err}");
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    users.finish().unwrap();
+    let manifest = export.finish().unwrap();
+    assert!(manifest.entity("users").unwrap().schema.is_some());
+
+    let report = redarc::verify(Cursor::new(&out), &ids, ReadLimits::default()).unwrap();
+    assert!(report.valid);
+    assert_eq!(check(&report, "schemas").checked, 1);
+}
+
+#[test]
+fn dangling_references_and_foreign_tenants_are_counted_per_entity() {
+    let (ids, r) = key();
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("t")
+        .relation(Relation::new("user_tokens", "user_id", "users", "id"))
+        .tenant(TenantScope::new("tenant_id", serde_json::json!("t-1")));
+    let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+    let mut users = export.entity("users").unwrap();
+    for id in 1..=5 {
+        users
+            .write(&serde_json::json!({"id": id, "tenant_id": "t-1"}))
+            .unwrap();
+    }
+    users.finish().unwrap();
+    let mut tokens = export.entity("user_tokens").unwrap();
+    for (i, user_id) in [
+        1,
+        2,
+        99,
+        3,
+        98,
+        serde_json::Value::Null.as_i64().unwrap_or(0),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let tenant = if i == 1 { "t-2" } else { "t-1" };
+        tokens
+            .write(&serde_json::json!({"id": i, "user_id": user_id, "tenant_id": tenant}))
+            .unwrap();
+    }
+    tokens
+        .write(&serde_json::json!({"id": 9, "user_id": null}))
+        .unwrap();
+    tokens.finish().unwrap();
+    export.finish().unwrap();
+
+    let report = redarc::verify(Cursor::new(&out), &ids, ReadLimits::default()).unwrap();
+    assert!(report.complete);
+    assert!(!report.valid);
+    let rel = check(&report, "relations");
+    assert!(!rel.passed);
+    // user_id 99, 98 and 0 dangle; the null is not a reference.
+    assert_eq!(rel.checked, 6);
+    assert_eq!(rel.failed, 3);
+    assert_eq!(rel.failed_by_entity.get("user_tokens"), Some(&3));
+    let tenant = check(&report, "tenant");
+    assert_eq!(tenant.failed, 1);
+    assert_eq!(tenant.failed_by_entity.get("user_tokens"), Some(&1));
+    assert_eq!(tenant.checked, 11);
+    let err = report.to_result().unwrap_err();
+    assert!(
+        matches!(
+            err.archive_problem(),
+            Some(ArchiveProblem::DanglingReferences { count: 3, .. })
+        ),
+        "{err}"
+    );
+
+    // The same checks run before an unpack is moved into place.
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("out");
+    assert!(redarc::unpack(Cursor::new(&out), &ids, &target, ReadLimits::default()).is_err());
+    assert!(!target.exists());
+}
+
+/// Builds an archive by hand whose manifest declares a schema its records
+/// break, with every hash consistent: only the schema check can catch it.
+fn archive_breaking_its_schema(r: &Recipients, ids: &Identities) -> Vec<u8> {
+    // Start from a real archive to get a valid manifest, then rewrite it.
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, r, ExportOptions::new("t")).unwrap();
+    let mut users = export.typed_entity::<User>("users").unwrap();
+    users
+        .write(&User {
+            id: 1,
+            email: "a@example.com".into(),
+        })
+        .unwrap();
+    users.finish().unwrap();
+    let mut manifest = export.finish().unwrap();
+
+    let part = b"{\"id\":\"one\",\"email\":\"a@example.com\"}\n".to_vec();
+    let e = &mut manifest.entities[0];
+    e.parts[0].bytes = part.len() as u64;
+    e.parts[0].sha256 = Digest::of(&part);
+    e.bytes = part.len() as u64;
+    let sums = manifest.expected_sha256sums();
+    manifest.sha256sums = Digest::of(&sums);
+
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        (manifest.entities[0].parts[0].path.clone(), part),
+        ("SHA256SUMS".to_string(), sums),
+        ("manifest.json".to_string(), manifest.to_bytes()),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(&name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append(&h, &data[..]).unwrap();
+    }
+    let plain = zstd::encode_all(&tar.into_inner().unwrap()[..], 3).unwrap();
+    let text = ids.to_identity_file("x");
+    let id: age::x25519::Identity = text
+        .lines()
+        .find(|l| l.starts_with("AGE-"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let enc =
+        age::Encryptor::with_recipients(std::iter::once(&id.to_public() as &dyn age::Recipient))
+            .unwrap();
+    let mut sealed = Vec::new();
+    let mut w = enc.wrap_output(&mut sealed).unwrap();
+    w.write_all(&plain).unwrap();
+    w.finish().unwrap();
+    sealed
+}
+
+#[test]
+fn verify_checks_records_against_the_declared_schema() {
+    let (ids, r) = key();
+    let archive = archive_breaking_its_schema(&r, &ids);
+    let report = redarc::verify(Cursor::new(&archive), &ids, ReadLimits::default()).unwrap();
+    assert!(report.complete);
+    assert!(!report.valid);
+    let schemas = check(&report, "schemas");
+    assert_eq!((schemas.checked, schemas.failed), (1, 1));
+    assert_eq!(schemas.failed_by_entity.get("users"), Some(&1));
+    let detail = schemas.detail.clone().unwrap();
+    assert!(
+        detail.contains("record 1") && !detail.contains("\"one\""),
+        "{detail}"
+    );
+    assert!(redarc::ArchiveReader::open(Cursor::new(archive), &ids).is_err());
+}
