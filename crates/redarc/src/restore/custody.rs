@@ -21,11 +21,12 @@ const MAX_DEPTH: usize = 16;
 
 /// When the archive's custody expired, if it has.
 pub fn expired_at(manifest: &Manifest, now: Timestamp) -> Option<Timestamp> {
-    manifest
-        .custody
-        .as_ref()
-        .and_then(|c| c.expires_at)
-        .filter(|at| *at <= now)
+    let custody = manifest.custody.as_ref()?;
+    if custody.is_expired(now) {
+        custody.expires_at
+    } else {
+        None
+    }
 }
 
 /// A one-line warning when the archive is past its custody expiry, for
@@ -356,9 +357,11 @@ mod tests {
         assert_eq!(expired_at(&m, at), None, "no custody, never expires");
         v["custody"] = serde_json::to_value(Custody::new().ticket("INC-7").expires_at(at)).unwrap();
         let m = Manifest::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap();
+        let after = Timestamp::parse("2026-01-01T00:00:01Z").unwrap();
         assert_eq!(expired_at(&m, before), None);
-        assert_eq!(expired_at(&m, at), Some(at));
-        let w = expiry_warning(&m, at).unwrap();
+        assert_eq!(expired_at(&m, at), None, "expires at, not before");
+        assert_eq!(expired_at(&m, after), Some(at));
+        let w = expiry_warning(&m, after).unwrap();
         assert!(
             w.contains("2026-01-01T00:00:00Z") && w.contains("INC-7"),
             "{w}"

@@ -570,7 +570,7 @@ fn custody_check(manifest: &Manifest, now: Timestamp) -> CheckResult {
             0,
             Some("no expiry declared".into()),
         ),
-        Some(at) if at <= now => CheckResult::new(
+        Some(at) if at < now => CheckResult::new(
             "custody-not-expired",
             1,
             1,
