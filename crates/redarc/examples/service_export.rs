@@ -1,6 +1,9 @@
 //! A service exports two typed entities with a relation, then proves the
 //! export restores with a drill and prints the evidence summary.
 //!
+//! The entities derive `JsonSchema`: their schemas are stored in the archive
+//! and every record is checked against them on write and on verify.
+//!
 //! Run with `cargo run -p redarc --example service_export`.
 
 use std::path::Path;
@@ -8,10 +11,11 @@ use std::path::Path;
 use redarc::format::{Custody, Relation, Timestamp};
 use redarc::restore::{drill, object_name, EmptyTarget};
 use redarc::{Error, ExportOptions, ExportWriter, Identities, Recipients};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A row of the service's `users` table, as exported.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 struct User {
     id: u64,
     email: String,
@@ -20,7 +24,7 @@ struct User {
 
 /// A row of `user_tokens`: which provider a user connected. The token
 /// itself is never exported, only a reference to where it is kept.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 struct UserToken {
     id: u64,
     user_id: u64,
@@ -71,12 +75,12 @@ fn export(path: &Path, recipients: &Recipients, generated_at: Timestamp) -> reda
                 .expires_at(expires),
         );
     let mut export = ExportWriter::new(file, recipients, opts)?;
-    let mut out = export.entity("users")?;
+    let mut out = export.typed_entity::<User>("users")?;
     for user in users() {
         out.write(&user)?;
     }
     out.finish()?;
-    let mut out = export.entity("user_tokens")?;
+    let mut out = export.typed_entity::<UserToken>("user_tokens")?;
     for token in tokens() {
         out.write(&token)?;
     }
