@@ -7,6 +7,7 @@
 
 mod cli;
 mod crash;
+mod drill;
 mod interop;
 mod support;
 mod vectors;

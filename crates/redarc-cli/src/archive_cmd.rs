@@ -274,6 +274,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> redarc::Result<i32> {
         }
         Err(e) => return Err(e),
     };
+    crate::custody_cmd::warn_if_expired(&report.manifest);
     match args.format {
         OutputFormat::Json => {
             let doc = serde_json::json!({

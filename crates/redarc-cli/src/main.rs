@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod archive_cmd;
+mod custody_cmd;
 mod demo;
 mod keys;
+mod restore_cmd;
 mod sample_cmd;
 
 /// Secrets-redacting, verifiable, age-encrypted export archives.
@@ -41,6 +43,14 @@ enum Command {
     },
     /// Generate a small realistic export, pack it with a fresh key, verify it and say what is where.
     Demo(demo::DemoArgs),
+    /// Restore drill: verify, dry-run import and smoke checks; write evidence JSON and Markdown.
+    Drill(restore_cmd::DrillArgs),
+    /// Import an archive into a JSONL directory after a person confirms it on the terminal.
+    Import(restore_cmd::ImportArgs),
+    /// Delete archives and unpacked exports past their custody expiry, logging each deletion.
+    Purge(custody_cmd::PurgeArgs),
+    /// Print a fresh object name for an archive: environment and time, no private data.
+    Name(custody_cmd::NameArgs),
 }
 
 fn run(cli: Cli) -> redarc::Result<i32> {
@@ -53,6 +63,10 @@ fn run(cli: Cli) -> redarc::Result<i32> {
         Command::Sample(args) => sample_cmd::sample(&args),
         Command::Schema { name } => schema(name.as_deref()),
         Command::Demo(args) => demo::demo(&args),
+        Command::Drill(args) => restore_cmd::drill_cmd(&args),
+        Command::Import(args) => restore_cmd::import_cmd(&args),
+        Command::Purge(args) => custody_cmd::purge_cmd(&args),
+        Command::Name(args) => custody_cmd::name_cmd(&args),
     }
 }
 

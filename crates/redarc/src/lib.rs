@@ -48,6 +48,7 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod redact;
+pub mod restore;
 pub mod sample;
 
 pub use archive::{
@@ -58,6 +59,10 @@ pub use archive::{
 pub use error::{ArchiveProblem, DecryptFailure, Error, Result};
 pub use format::Manifest;
 pub use redact::{Policy, Redactor, Report};
+pub use restore::{
+    drill, dry_run, import, object_name, Approval, Evidence, ImportCounts, Importer,
+    JsonlDirImporter, ObjectName,
+};
 
 /// The category and position of a serde_json error, without the text
 /// serde_json sometimes quotes from the input.

@@ -7,4 +7,5 @@ mod archive;
 mod deep;
 mod recall;
 mod redact;
+mod restore;
 mod vectors;
