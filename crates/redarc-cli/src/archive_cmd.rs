@@ -13,7 +13,7 @@ use crate::keys::{IdentityArgs, RecipientArgs};
 /// Arguments of `redarc pack`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PackArgs {
-    /// Directory of <entity>.jsonl files (one JSON record per line).
+    /// Directory of `<entity>.jsonl` files (one JSON record per line).
     pub(crate) export_dir: PathBuf,
     /// Archive to write (by convention *.tar.zst.age); never overwritten.
     #[arg(short, long, value_name = "ARCHIVE")]

@@ -12,7 +12,7 @@ use crate::archive_cmd::{pack_dir, PackArgs};
 /// Arguments of `redarc demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// Directory for the demo's files; each run makes a new run-<time> directory inside.
+    /// Directory for the demo's files; each run makes a new run-`<time>` directory inside.
     #[arg(long, default_value = "redarc-demo")]
     pub(crate) dir: PathBuf,
     /// Approximate size of the generated export, in bytes.

@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Generate an age X25519 identity (like age-keygen).
     Keygen(keys::KeygenArgs),
-    /// Pack a directory of <entity>.jsonl files into an encrypted archive.
+    /// Pack a directory of `<entity>.jsonl` files into an encrypted archive.
     Pack(archive_cmd::PackArgs),
     /// Verify an archive: exit 0 only when it is valid.
     Verify(archive_cmd::VerifyArgs),

@@ -104,7 +104,7 @@ pub(crate) struct ImportArgs {
     pub(crate) archive: PathBuf,
     #[command(flatten)]
     pub(crate) identity: IdentityArgs,
-    /// Directory of <entity>.jsonl files to import into (created if missing; records are appended).
+    /// Directory of `<entity>.jsonl` files to import into (created if missing; records are appended).
     #[arg(long, value_name = "DIR")]
     pub(crate) target: PathBuf,
     /// Environment the target belongs to; you will be asked to type it.

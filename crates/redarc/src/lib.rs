@@ -6,7 +6,7 @@
 //! be opened with those standard tools alone; `spec/FORMAT.md` is the
 //! normative description.
 //!
-//! - [`format`]: the manifest and its rules (pure data).
+//! - [`format`](mod@format): the manifest and its rules (pure data).
 //! - [`redact`]: policies, the compiled [`Redactor`] and its [`Report`].
 //! - [`ExportWriter`] streams records into an archive; [`ArchiveReader`]
 //!   verifies an archive and reads it back.
