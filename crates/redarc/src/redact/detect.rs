@@ -19,18 +19,17 @@ impl Redactor {
     pub(crate) fn find_spans(&self, text: &str) -> Vec<Span> {
         let inner = &*self.inner;
         let mut candidates: Vec<usize> = Vec::new();
-        if let Some(ac) = &inner.ac_nocase {
-            for m in ac.find_overlapping_iter(text) {
-                for t in &inner.nocase_targets[m.pattern().as_usize()] {
-                    if let Target::Rule(i) = t {
+        if let Some(ac) = &inner.ac {
+            let lower = text.to_ascii_lowercase();
+            for m in ac.find_overlapping_iter(&lower) {
+                for (t, spelled) in &inner.targets[m.pattern().as_usize()] {
+                    if !super::compiled::spelled_at(text.as_bytes(), m.start(), spelled) {
+                        continue;
+                    }
+                    if let Target::Rule(i) | Target::KeyShaped(i) = t {
                         candidates.push(*i);
                     }
                 }
-            }
-        }
-        if let Some(ac) = &inner.ac_exact {
-            for m in ac.find_overlapping_iter(text) {
-                candidates.extend_from_slice(&inner.exact_targets[m.pattern().as_usize()]);
             }
         }
         if !inner.userinfo_rules.is_empty() && has_url_userinfo(text.as_bytes()) {
@@ -439,37 +438,38 @@ fn iban(v: &str) -> bool {
 /// `://` followed by `@` before the first `/`, quote, space or end: a URL
 /// with userinfo. Sound for the prefilter because userinfo cannot hold those.
 pub(crate) fn has_url_userinfo(hay: &[u8]) -> bool {
-    let mut i = 0;
-    while i + 3 <= hay.len() {
-        match hay[i..].windows(3).position(|w| w == b"://") {
-            None => return false,
-            Some(p) => {
-                let from = i + p + 3;
-                for &b in &hay[from..] {
-                    match b {
-                        b'@' => return true,
-                        b'/' | b'"' | b'\'' | b' ' | b'\t' | b'\n' | b'<' | b'>' => break,
-                        _ => {}
-                    }
-                }
-                i = from;
+    memchr::memmem::find_iter(hay, b"://").any(|p| {
+        for &b in &hay[p + 3..] {
+            match b {
+                b'@' => return true,
+                b'/' | b'"' | b'\'' | b' ' | b'\t' | b'\n' | b'<' | b'>' => return false,
+                _ => {}
             }
         }
-    }
-    false
+        false
+    })
 }
 
 /// A run of at least `min` base64 (standard or URL-safe) characters.
+///
+/// Looks at about one byte in `min`: a byte outside the alphabet rules out
+/// every run through it, so the search jumps past it.
 pub(crate) fn has_base64_run(hay: &[u8], min: usize) -> bool {
-    let mut run = 0usize;
-    for &b in hay {
-        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
-            run += 1;
-            if run >= min {
-                return true;
-            }
-        } else {
-            run = 0;
+    let b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    if min == 0 {
+        return true;
+    }
+    let mut i = min - 1;
+    while i < hay.len() {
+        if !b64(hay[i]) {
+            i += min;
+            continue;
+        }
+        // Count back from i; a break at j means the next candidate ends at j + min.
+        let start = i + 1 - min;
+        match (start..i).rev().find(|&j| !b64(hay[j])) {
+            None => return true,
+            Some(j) => i = j + min,
         }
     }
     false
@@ -484,6 +484,17 @@ mod tests {
         assert!(has_url_userinfo(b"x postgres://u:p@h/db"));
         assert!(!has_url_userinfo(b"https://example.com/a@b"));
         assert!(!has_url_userinfo(b"mail me at a@b.c, see https://x.y"));
+    }
+
+    #[test]
+    fn base64_run_finds_runs_anywhere() {
+        let run = "A".repeat(20);
+        for pad in 0..25 {
+            let text = format!("{}{run}{}", " ".repeat(pad), " x".repeat(pad));
+            assert!(has_base64_run(text.as_bytes(), 20), "{pad}");
+            assert!(!has_base64_run(text.as_bytes(), 21), "{pad}");
+        }
+        assert!(!has_base64_run(b"ab cd", 3));
     }
 
     #[test]
