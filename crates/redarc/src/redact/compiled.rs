@@ -61,7 +61,7 @@ pub(crate) struct Inner {
     pub(crate) ac: Option<AhoCorasick>,
     /// Per pattern: what a hit leads to, with the exact spelling the hit
     /// must also have in the original text for case-carrying literals.
-    pub(crate) targets: Vec<Vec<(Target, Option<Box<[u8]>>)>>,
+    pub(crate) targets: Vec<Vec<Hit>>,
     pub(crate) userinfo_rules: Vec<usize>,
     pub(crate) blob_rules: Vec<usize>,
     pub(crate) always_rules: Vec<usize>,
@@ -399,14 +399,18 @@ fn last_path_key(path: &str) -> Option<String> {
     last.filter(|k| !k.is_empty() && !k.contains(['"', '\\']) && !k.chars().any(char::is_control))
 }
 
-type Automaton = (Option<AhoCorasick>, Vec<Vec<(Target, Option<Box<[u8]>>)>>);
+/// What one literal leads to, with the exact spelling a case-carrying
+/// literal must also have in the original text.
+pub(crate) type Hit = (Target, Option<Box<[u8]>>);
+
+type Automaton = (Option<AhoCorasick>, Vec<Vec<Hit>>);
 
 /// One DFA over the distinct lowercased literals; each pattern maps to every
 /// rule that listed it. A DFA because it is about twice as fast per byte as
 /// the default here, and the literal set is small and fixed.
 fn build_ac(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
     let mut pats: Vec<String> = Vec::new();
-    let mut targets: Vec<Vec<(Target, Option<Box<[u8]>>)>> = Vec::new();
+    let mut targets: Vec<Vec<Hit>> = Vec::new();
     for (lit, exact, t) in triggers {
         if lit.is_empty() {
             continue;
@@ -599,13 +603,12 @@ fn escapes_may_hide_ascii(line: &[u8]) -> bool {
     for i in memchr::memchr_iter(b'\\', line) {
         match line.get(i + 1) {
             Some(b'/') => return true,
-            Some(b'u') => {
+            Some(b'u')
                 if line.get(i + 2) == Some(&b'0')
                     && line.get(i + 3) == Some(&b'0')
-                    && line.get(i + 4).is_some_and(|c| (b'0'..=b'7').contains(c))
-                {
-                    return true;
-                }
+                    && line.get(i + 4).is_some_and(|c| (b'0'..=b'7').contains(c)) =>
+            {
+                return true;
             }
             _ => {}
         }

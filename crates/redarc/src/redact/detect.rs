@@ -411,7 +411,7 @@ fn luhn(v: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn iban(v: &str) -> bool {

@@ -4,6 +4,9 @@
 //! list), are planted at random depths of random JSON, and must never come
 //! out again; look-alikes must come out unchanged.
 
+// Helpers outside #[test] functions are test code too: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use redarc::redact::{Action, PseudonymKey};
 use redarc::{Policy, Redactor, Report};
