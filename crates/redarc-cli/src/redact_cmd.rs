@@ -1,0 +1,210 @@
+//! `redarc redact` and `redarc scan`.
+//!
+//! INPUT is a `.jsonl` file or a directory of `<entity>.jsonl` files (the
+//! entity is the file stem); the output mirrors it. Scan output names rule,
+//! file, line and JSON path with an 8-hex fingerprint, never the secret.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use redarc::redact::{PseudonymKey, PSEUDONYM_KEY_ENV};
+use redarc::{Error, Policy, Redactor, Report};
+
+/// Arguments of `redarc redact`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RedactArgs {
+    /// A `.jsonl` file or a directory of `<entity>.jsonl` files.
+    #[arg(value_name = "INPUT")]
+    pub(crate) input: PathBuf,
+    /// Output file or directory (mirrors INPUT).
+    #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
+    pub(crate) output: PathBuf,
+    /// Policy file (`.toml` or `.json`); the default policy when absent.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Write the redaction report (JSON: counts per rule, entity and path) here.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+    /// File holding the pseudonym key (also read from REDARC_PSEUDONYM_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pseudonym_key_file: Option<PathBuf>,
+}
+
+/// How scan prints findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ScanFormat {
+    /// One line per finding.
+    Text,
+    /// One JSON object per finding (JSONL).
+    Json,
+}
+
+/// Arguments of `redarc scan`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScanArgs {
+    /// Files or directories to scan (`.jsonl` as records, anything else as text).
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: ScanFormat,
+    /// Policy file (`.toml` or `.json`); the default policy when absent.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+}
+
+fn load_policy(path: Option<&Path>) -> redarc::Result<Policy> {
+    match path {
+        Some(p) => Policy::from_path(p),
+        None => Ok(Policy::default_policy()),
+    }
+}
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
+    // The library's Io variant carries context; build it the public way.
+    Error::Usage(format!("{what} {}: {e}", path.display()))
+}
+
+/// Runs `redarc redact`; returns the exit code.
+pub(crate) fn redact(args: &RedactArgs) -> redarc::Result<i32> {
+    let policy = load_policy(args.policy.as_deref())?;
+    let key = match &args.pseudonym_key_file {
+        Some(f) => Some(PseudonymKey::from_file(f)?),
+        None => PseudonymKey::from_env(PSEUDONYM_KEY_ENV)?,
+    };
+    let redactor = policy.compile_with_key(key)?;
+    let mut report = Report::new();
+    if args.input.is_dir() {
+        std::fs::create_dir_all(&args.output)
+            .map_err(|e| io("creating", &args.output, e))?;
+        for (entity, path) in jsonl_files(&args.input)? {
+            let out = args.output.join(path.file_name().unwrap_or_default());
+            redact_file(&redactor, &entity, &path, &out, &mut report)?;
+        }
+    } else {
+        let entity = stem(&args.input);
+        redact_file(&redactor, &entity, &args.input, &args.output, &mut report)?;
+    }
+    if let Some(r) = &args.report {
+        let summary = report.summary(&redactor);
+        let mut text = serde_json::to_string_pretty(&summary)
+            .map_err(|_| Error::Usage("report could not be serialized".into()))?;
+        text.push('\n');
+        std::fs::write(r, text).map_err(|e| io("writing", r, e))?;
+    }
+    Ok(0)
+}
+
+fn redact_file(
+    redactor: &Redactor,
+    entity: &str,
+    input: &Path,
+    output: &Path,
+    report: &mut Report,
+) -> redarc::Result<()> {
+    let reader = BufReader::new(File::open(input).map_err(|e| io("opening", input, e))?);
+    let mut writer = BufWriter::new(File::create(output).map_err(|e| io("creating", output, e))?);
+    let mut out = Vec::new();
+    for (n, line) in reader.split(b'\n').enumerate() {
+        let line = line.map_err(|e| io("reading", input, e))?;
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        if line.is_empty() {
+            continue;
+        }
+        out.clear();
+        redactor.redact_record(entity, n as u64 + 1, line, &mut out, report)?;
+        out.push(b'\n');
+        writer.write_all(&out).map_err(|e| io("writing", output, e))?;
+    }
+    writer.flush().map_err(|e| io("writing", output, e))
+}
+
+/// Runs `redarc scan`; exit code 1 when anything is found, 0 otherwise.
+pub(crate) fn scan(args: &ScanArgs) -> redarc::Result<i32> {
+    let redactor = load_policy(args.policy.as_deref())?.compile()?;
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    let mut found = 0u64;
+    for root in &args.paths {
+        let files = if root.is_dir() {
+            let mut all = Vec::new();
+            collect_files(root, &mut all)?;
+            all
+        } else {
+            vec![root.clone()]
+        };
+        for file in files {
+            let is_jsonl = file.extension().is_some_and(|e| e == "jsonl");
+            let entity = stem(&file);
+            let reader = BufReader::new(File::open(&file).map_err(|e| io("opening", &file, e))?);
+            for (n, line) in reader.split(b'\n').enumerate() {
+                let line = line.map_err(|e| io("reading", &file, e))?;
+                let n = n as u64 + 1;
+                let findings = match (is_jsonl, redactor.scan_line(&entity, n, &line)) {
+                    (true, Ok(f)) => f,
+                    // Not JSON (or not a .jsonl file): scan it as text.
+                    _ => redactor.scan_text(&String::from_utf8_lossy(&line), n),
+                };
+                for f in findings {
+                    found += 1;
+                    let path = f.path.as_deref().unwrap_or("-");
+                    let shown = match args.format {
+                        ScanFormat::Text => format!(
+                            "{}:{}: {} at {} (fingerprint {})",
+                            file.display(),
+                            f.line,
+                            f.rule,
+                            path,
+                            f.fingerprint
+                        ),
+                        ScanFormat::Json => serde_json::json!({
+                            "rule": f.rule,
+                            "file": file.display().to_string(),
+                            "line": f.line,
+                            "path": f.path,
+                            "fingerprint": f.fingerprint,
+                        })
+                        .to_string(),
+                    };
+                    writeln!(w, "{shown}").map_err(|e| io("writing", Path::new("stdout"), e))?;
+                }
+            }
+        }
+    }
+    Ok(i32::from(found > 0))
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn jsonl_files(dir: &Path) -> redarc::Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| io("reading", dir, e))? {
+        let p = e.map_err(|e| io("reading", dir, e))?.path();
+        if p.is_file() && p.extension().is_some_and(|x| x == "jsonl") {
+            files.push((stem(&p), p));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> redarc::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io("reading", dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_files(&p, out)?;
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

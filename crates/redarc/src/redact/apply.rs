@@ -1,0 +1,666 @@
+//! Applying a compiled policy to one record.
+//!
+//! A record whose raw bytes hold no trigger (keyword, key-name fragment,
+//! URL userinfo, long base64 run) is validated and copied as is: no tree is
+//! built. Otherwise it is parsed, walked with its JSON path, and written
+//! back only if something changed, so untouched records keep their exact
+//! bytes.
+
+use super::node::Node;
+use sha2::{Digest as _, Sha256};
+
+use super::builtin::{self, KeyKind};
+use super::compiled::{CompiledPath, KeyAction, Redactor};
+use super::detect::{self, Span};
+use super::policy::Action;
+use super::report::Report;
+use super::scan::Finding;
+use crate::{Error, Result};
+
+/// How deep strings that are themselves JSON are opened.
+const MAX_NESTED_JSON: usize = 4;
+
+/// What the parent does with a value after the walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Stay,
+    Remove,
+}
+
+/// The key context a value is walked under.
+#[derive(Debug, Clone)]
+enum Under {
+    /// Not under a secret key.
+    Nothing,
+    /// Directly under a secret key.
+    Key(KeyAction),
+    /// Somewhere inside an object or array held by a secret key.
+    Container(KeyAction),
+}
+
+/// Per-record walk state.
+pub(crate) struct Cx<'a> {
+    entity: &'a str,
+    path: String,
+    report: &'a mut Report,
+    findings: Option<&'a mut Vec<Finding>>,
+    line: u64,
+    changed: bool,
+    nested: usize,
+}
+
+impl Cx<'_> {
+    fn hit(&mut self, rule: &str, value: &[u8]) {
+        self.changed = true;
+        self.report.add(rule, self.entity, &self.path);
+        if let Some(f) = self.findings.as_deref_mut() {
+            f.push(Finding::new(
+                rule,
+                Some(self.path.clone()),
+                self.line,
+                value,
+            ));
+        }
+    }
+}
+
+impl Redactor {
+    /// Redacts one JSONL record (`line`, without its newline) of `entity`,
+    /// appending the redacted JSON text (no newline) to `out` and counting
+    /// what changed in `report`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Record`] (with record number 0; see
+    /// [`Redactor::redact_record`]) when `line` is not one JSON value.
+    pub fn redact_line(
+        &self,
+        entity: &str,
+        line: &[u8],
+        out: &mut Vec<u8>,
+        report: &mut Report,
+    ) -> Result<()> {
+        self.redact_record(entity, 0, line, out, report)
+    }
+
+    /// As [`Redactor::redact_line`], naming the 1-based `record` number in errors.
+    ///
+    /// # Errors
+    /// [`crate::Error::Record`] when `line` is not one JSON value.
+    pub fn redact_record(
+        &self,
+        entity: &str,
+        record: u64,
+        line: &[u8],
+        out: &mut Vec<u8>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let bad = |e: serde_json::Error| Error::Record {
+            entity: entity.to_string(),
+            record,
+            detail: format!("not one JSON value: {}", crate::json_error_category(&e)),
+        };
+        if !self.needs_walk(line) {
+            serde_json::from_slice::<serde::de::IgnoredAny>(line).map_err(bad)?;
+            out.extend_from_slice(line);
+            return Ok(());
+        }
+        let mut value: Node = serde_json::from_slice(line).map_err(bad)?;
+        let mut cx = Cx {
+            entity,
+            path: String::from("$"),
+            report,
+            findings: None,
+            line: record,
+            changed: false,
+            nested: 0,
+        };
+        let fate = self.walk(&mut value, &mut cx, Under::Nothing);
+        if fate == Fate::Remove {
+            // A record cannot disappear (counts must not change): it becomes null.
+            value = Node::Null;
+        }
+        if cx.changed {
+            serde_json::to_writer(&mut *out, &value).map_err(|e| Error::Record {
+                entity: entity.to_string(),
+                record,
+                detail: crate::json_error_category(&e),
+            })?;
+        } else {
+            out.extend_from_slice(line);
+        }
+        Ok(())
+    }
+
+    /// Walks a parsed record, collecting findings instead of keeping output.
+    pub(crate) fn scan_value(&self, entity: &str, value: &mut Node, line: u64) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut report = Report::new();
+        let mut cx = Cx {
+            entity,
+            path: String::from("$"),
+            report: &mut report,
+            findings: Some(&mut findings),
+            line,
+            changed: false,
+            nested: 0,
+        };
+        self.walk(value, &mut cx, Under::Nothing);
+        findings
+    }
+
+    /// Scans plain text (not JSON) with the value rules.
+    pub(crate) fn scan_plain(&self, text: &str, line: u64) -> Vec<Finding> {
+        self.find_spans(text)
+            .into_iter()
+            .map(|s| {
+                Finding::new(
+                    &self.inner.rules[s.rule].id,
+                    None,
+                    line,
+                    &text.as_bytes()[s.start..s.end],
+                )
+            })
+            .collect()
+    }
+
+    /// The key family or custom key name `key` belongs to, if enabled.
+    pub(crate) fn key_action(&self, key: &str) -> Option<KeyAction> {
+        let inner = &*self.inner;
+        if !inner.custom_keys.is_empty() {
+            let norm = builtin::key_words(key).concat();
+            if let Some((_, ka)) = inner.custom_keys.iter().find(|(n, _)| *n == norm) {
+                return Some(ka.clone());
+            }
+        }
+        let kind = builtin::classify_key(key)?;
+        inner
+            .key_families
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, a)| a.clone())
+    }
+
+    fn path_rule(&self, entity: &str, path: &str) -> Option<&CompiledPath> {
+        self.inner
+            .paths
+            .iter()
+            .find(|p| p.path == path && p.entity.as_deref().is_none_or(|e| e == entity))
+    }
+
+    fn path_allowed(&self, entity: &str, path: &str) -> bool {
+        self.inner
+            .allow_paths
+            .iter()
+            .any(|p| p.path == path && p.entity.as_deref().is_none_or(|e| e == entity))
+    }
+
+    fn walk(&self, v: &mut Node, cx: &mut Cx<'_>, under: Under) -> Fate {
+        if !self.inner.allow_paths.is_empty() && self.path_allowed(cx.entity, &cx.path) {
+            return Fate::Stay;
+        }
+        if !self.inner.paths.is_empty() {
+            if let Some(p) = self.path_rule(cx.entity, &cx.path) {
+                let (id, action) = (p.id.clone(), p.action);
+                return self.whole(v, &id, action, cx);
+            }
+        }
+        match v {
+            Node::Object(map) => {
+                let mut remove: Vec<String> = Vec::new();
+                for (k, child) in map.iter_mut() {
+                    let keep_len = cx.path.len();
+                    push_key(&mut cx.path, k);
+                    let child_under = match self.key_action(k) {
+                        Some(ka) => Under::Key(ka),
+                        None => match &under {
+                            Under::Key(ka) | Under::Container(ka) if !is_meta_key(k) => {
+                                Under::Container(ka.clone())
+                            }
+                            _ => Under::Nothing,
+                        },
+                    };
+                    if self.walk(child, cx, child_under) == Fate::Remove {
+                        remove.push(k.clone());
+                    }
+                    cx.path.truncate(keep_len);
+                }
+                if !remove.is_empty() {
+                    map.retain(|(k, _)| !remove.contains(k));
+                }
+                Fate::Stay
+            }
+            Node::Array(items) => {
+                let keep_len = cx.path.len();
+                cx.path.push_str("[*]");
+                let under = match under {
+                    Under::Key(ka) => Under::Container(ka),
+                    other => other,
+                };
+                let mut fates = Vec::with_capacity(items.len());
+                for item in items.iter_mut() {
+                    fates.push(self.walk(item, cx, under.clone()));
+                }
+                cx.path.truncate(keep_len);
+                if fates.contains(&Fate::Remove) {
+                    let mut it = fates.into_iter();
+                    items.retain(|_| it.next() != Some(Fate::Remove));
+                }
+                Fate::Stay
+            }
+            Node::String(s) => self.walk_string(v_string(s), cx, &under),
+            Node::Number(_) | Node::Bool(_) | Node::Null => Fate::Stay,
+        }
+    }
+
+    fn walk_string(&self, s: &mut String, cx: &mut Cx<'_>, under: &Under) -> Fate {
+        // Strings that are JSON themselves are walked as structure.
+        if cx.nested < MAX_NESTED_JSON {
+            let t = s.trim();
+            let framed = (t.starts_with('{') && t.ends_with('}'))
+                || (t.starts_with('[') && t.ends_with(']'));
+            if framed && t.len() > 2 {
+                if let Ok(mut inner) = serde_json::from_str::<Node>(t) {
+                    let before = cx.changed;
+                    cx.changed = false;
+                    cx.nested += 1;
+                    let fate = self.walk(&mut inner, cx, under.clone());
+                    cx.nested -= 1;
+                    if fate == Fate::Remove {
+                        inner = Node::Null;
+                    }
+                    if cx.changed {
+                        if let Ok(text) = serde_json::to_string(&inner) {
+                            *s = text;
+                        }
+                    }
+                    cx.changed |= before;
+                    return Fate::Stay;
+                }
+            }
+        }
+        match under {
+            Under::Key(ka) => {
+                if let Some(fate) = self.secret_key_value(s, cx, ka) {
+                    return fate;
+                }
+            }
+            Under::Container(ka) => {
+                if ka.action != Action::Keep
+                    && detect::container_value_is_secret(s)
+                    && !self.is_protected(s)
+                    && !self.value_allowed(s)
+                {
+                    return self.whole_string(s, &ka.id, ka.action, cx);
+                }
+            }
+            Under::Nothing => {}
+        }
+        let spans = self.find_spans(s);
+        if spans.is_empty() {
+            return Fate::Stay;
+        }
+        self.apply_spans(s, &spans, cx)
+    }
+
+    /// A string directly under a secret key; `None` when it is not secret
+    /// as a whole (the value rules still look inside it).
+    fn secret_key_value(&self, s: &mut String, cx: &mut Cx<'_>, ka: &KeyAction) -> Option<Fate> {
+        if ka.action == Action::Keep || self.is_protected(s.trim()) || self.value_allowed(s) {
+            return Some(Fate::Stay);
+        }
+        if ka.kind == KeyKind::Authorization {
+            // Keep the scheme word: `Bearer [REDACTED:authorization]`.
+            let t = s.trim();
+            if let Some((scheme, rest)) = t.split_once(char::is_whitespace) {
+                let rest = rest.trim();
+                if detect::is_scheme_word(scheme) && !rest.is_empty() {
+                    if self.is_protected(rest) {
+                        return Some(Fate::Stay);
+                    }
+                    let action = if ka.action == Action::Remove {
+                        Action::Placeholder
+                    } else {
+                        ka.action
+                    };
+                    let replacement = self.replacement(&ka.id, action, rest, cx);
+                    *s = format!("{scheme} {replacement}");
+                    return Some(Fate::Stay);
+                }
+            }
+        }
+        if !detect::value_is_secret_for(ka.kind, s) {
+            return None;
+        }
+        Some(self.whole_string(s, &ka.id, ka.action, cx))
+    }
+
+    fn is_protected(&self, t: &str) -> bool {
+        self.inner
+            .protected
+            .find(t)
+            .is_some_and(|m| m.start() == 0 && m.end() == t.len())
+    }
+
+    fn value_allowed(&self, t: &str) -> bool {
+        self.inner.allow_values.iter().any(|re| re.is_match(t))
+    }
+
+    /// Applies an action to a whole value of any type.
+    fn whole(&self, v: &mut Node, id: &str, action: Action, cx: &mut Cx<'_>) -> Fate {
+        match v {
+            Node::String(s) => {
+                if self.is_protected(s) {
+                    return Fate::Stay;
+                }
+                self.whole_string(v_string(s), id, action, cx)
+            }
+            other => {
+                if action == Action::Keep {
+                    return Fate::Stay;
+                }
+                let text = serde_json::to_string(&*other).unwrap_or_default();
+                match action {
+                    Action::Remove => {
+                        cx.hit(id, text.as_bytes());
+                        Fate::Remove
+                    }
+                    _ => {
+                        let r = self.replacement(id, action, &text, cx);
+                        *other = Node::String(r);
+                        Fate::Stay
+                    }
+                }
+            }
+        }
+    }
+
+    fn whole_string(&self, s: &mut String, id: &str, action: Action, cx: &mut Cx<'_>) -> Fate {
+        match action {
+            Action::Keep => Fate::Stay,
+            Action::Remove => {
+                cx.hit(id, s.as_bytes());
+                Fate::Remove
+            }
+            Action::Placeholder | Action::Pseudonym => {
+                let r = self.replacement(id, action, s, cx);
+                *s = r;
+                Fate::Stay
+            }
+        }
+    }
+
+    /// Counts the hit and returns the text that replaces `secret`.
+    fn replacement(&self, id: &str, action: Action, secret: &str, cx: &mut Cx<'_>) -> String {
+        cx.hit(id, secret.as_bytes());
+        match (action, &self.inner.pseudonym) {
+            (Action::Pseudonym, Some(key)) => key.pseudonym(secret.as_bytes()),
+            _ if id == "binary-blob" => {
+                let digest = hex::encode(Sha256::digest(secret.as_bytes()));
+                let size = base64_decoded_len(secret);
+                format!("[REDACTED:binary-blob size={size} sha256={digest}]")
+            }
+            _ => format!("[REDACTED:{id}]"),
+        }
+    }
+
+    fn apply_spans(&self, s: &mut String, spans: &[Span], cx: &mut Cx<'_>) -> Fate {
+        let whole = spans.len() == 1 && {
+            let t = s.trim();
+            let lead = s.len() - s.trim_start().len();
+            spans[0].start == lead && spans[0].end == lead + t.len()
+        };
+        if whole {
+            let rule = &self.inner.rules[spans[0].rule];
+            if rule.action == Action::Remove {
+                cx.hit(&rule.id, s.as_bytes());
+                return Fate::Remove;
+            }
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for span in spans {
+            let rule = &self.inner.rules[span.rule];
+            if rule.action == Action::Keep {
+                continue;
+            }
+            out.push_str(&s[at..span.start]);
+            let r = self.replacement(&rule.id, rule.action, &s[span.start..span.end], cx);
+            out.push_str(&r);
+            at = span.end;
+        }
+        out.push_str(&s[at..]);
+        *s = out;
+        Fate::Stay
+    }
+}
+
+/// Identity helper that keeps the borrow checker happy when matching on
+/// `&mut Node` and handing the inner `String` on.
+fn v_string(s: &mut String) -> &mut String {
+    s
+}
+
+/// Keys that describe a secret's metadata (`expires_at`, `token_type`):
+/// their values stay even inside a secret-holding object.
+fn is_meta_key(k: &str) -> bool {
+    const META: &[&str] = &[
+        "type", "at", "in", "expires", "expiry", "scope", "scopes", "provider", "name", "id",
+        "created", "updated", "issued", "domain", "path", "kind", "status", "region", "url", "uri",
+        "email", "user", "username", "login", "version",
+    ];
+    builtin::key_words(k)
+        .last()
+        .is_some_and(|w| META.contains(&w.as_str()))
+}
+
+/// Appends `.key` or `["key"]` to a JSON path.
+fn push_key(path: &mut String, key: &str) {
+    let simple = key
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()))
+        && !key.is_empty();
+    if simple {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        path.push_str("[\"");
+        for c in key.chars() {
+            match c {
+                '"' => path.push_str("\\\""),
+                '\\' => path.push_str("\\\\"),
+                c if c.is_control() => path.push('?'),
+                c => path.push(c),
+            }
+        }
+        path.push_str("\"]");
+    }
+}
+
+fn base64_decoded_len(s: &str) -> usize {
+    let body = s.trim_end_matches('=');
+    body.len() * 3 / 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::policy::{Allow, PathMatch, PathRule, Policy, Profile};
+    use crate::redact::PseudonymKey;
+
+    fn run(r: &Redactor, entity: &str, line: &str) -> (String, Report) {
+        let mut out = Vec::new();
+        let mut report = Report::new();
+        r.redact_line(entity, line.as_bytes(), &mut out, &mut report)
+            .unwrap();
+        (String::from_utf8(out).unwrap(), report)
+    }
+
+    fn default() -> Redactor {
+        Policy::default_policy().compile().unwrap()
+    }
+
+    #[test]
+    fn untouched_records_keep_their_exact_bytes() {
+        let line = r#"{ "id": 7,  "name":"Ada", "n": 1.50, "sha": "da39a3ee5e6b4b0d3255bfef95601890afd80709" }"#;
+        assert_eq!(run(&default(), "users", line).0, line);
+        // Under the walk too (a key trigger is present but nothing is secret).
+        let line =
+            r#"{ "input_tokens": 12, "session_id": "3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b" }"#;
+        assert_eq!(run(&default(), "llm_usage", line).0, line);
+    }
+
+    #[test]
+    fn key_names_redact_whatever_the_value_looks_like() {
+        let (out, report) = run(
+            &default(),
+            "user_tokens",
+            r#"{"clientSecret":"abc12345","token_data":{"access_token":"opaque-xyz-123","token_type":"Bearer","expires_at":"2024-01-01T00:00:00Z"},"password_hash":"whatever"}"#,
+        );
+        assert_eq!(
+            out,
+            r#"{"clientSecret":"[REDACTED:secret-field]","token_data":{"access_token":"[REDACTED:token-field]","token_type":"Bearer","expires_at":"2024-01-01T00:00:00Z"},"password_hash":"[REDACTED:password-hash]"}"#
+        );
+        let paths: Vec<_> = report.counts().map(|c| c.2.to_string()).collect();
+        assert!(
+            paths.contains(&"$.token_data.access_token".to_string()),
+            "{paths:?}"
+        );
+    }
+
+    #[test]
+    fn strings_holding_json_are_walked_as_structure() {
+        let (out, report) = run(
+            &default(),
+            "user_tokens",
+            r#"{"token_data":"{\"refresh_token\": \"opaque-refresh-1\", \"scope\": \"read\"}"}"#,
+        );
+        assert_eq!(
+            out,
+            r#"{"token_data":"{\"refresh_token\":\"[REDACTED:token-field]\",\"scope\":\"read\"}"}"#
+        );
+        assert_eq!(
+            report.counts().next().unwrap().2,
+            "$.token_data.refresh_token"
+        );
+    }
+
+    #[test]
+    fn authorization_keeps_the_scheme_word() {
+        let (out, _) = run(
+            &default(),
+            "e",
+            r#"{"headers":{"Authorization":"Bearer abc.def"}}"#,
+        );
+        assert_eq!(
+            out,
+            r#"{"headers":{"Authorization":"Bearer [REDACTED:authorization]"}}"#
+        );
+    }
+
+    #[test]
+    fn arrays_report_star_paths_and_remove_drops_fields() {
+        let mut p = Policy::default_policy();
+        p.default_action = Action::Remove;
+        let r = p.compile().unwrap();
+        let (out, report) = run(
+            &r,
+            "e",
+            r#"{"items":[{"password":"pw1"},{"password":"pw2","k":1}]}"#,
+        );
+        assert_eq!(out, r#"{"items":[{},{"k":1}]}"#);
+        assert_eq!(
+            report.counts().next().unwrap(),
+            ("password", "e", "$.items[*].password", 2)
+        );
+    }
+
+    #[test]
+    fn path_rules_and_allowed_paths() {
+        let mut p = Policy::default_policy();
+        p.paths.push(PathRule {
+            id: Some("notes".into()),
+            entity: Some("users".into()),
+            path: "$.notes".into(),
+            action: Some(Action::Remove),
+        });
+        p.allow = Allow {
+            paths: vec![PathMatch {
+                entity: None,
+                path: "$.demo_password".into(),
+            }],
+            values: vec!["sk_test_.*".into()],
+        };
+        let r = p.compile().unwrap();
+        let (out, _) = run(
+            &r,
+            "users",
+            r#"{"notes":"free text","demo_password":"demo"}"#,
+        );
+        assert_eq!(out, r#"{"demo_password":"demo"}"#);
+        let (out, _) = run(&r, "orders", r#"{"notes":"free text"}"#);
+        assert_eq!(out, r#"{"notes":"free text"}"#);
+        let (out, _) = run(&r, "x", r#"{"msg":"key sk_test_FakeFakeFake0123456789"}"#);
+        assert_eq!(out, r#"{"msg":"key sk_test_FakeFakeFake0123456789"}"#);
+    }
+
+    #[test]
+    fn pseudonyms_join_across_entities() {
+        let mut p = Policy::default_policy();
+        p.profiles.push(Profile::Pii);
+        p.rules.push(crate::redact::policy::RuleOverride {
+            id: "email".into(),
+            action: Some(Action::Pseudonym),
+            enabled: true,
+        });
+        let r = p
+            .compile_with_key(Some(PseudonymKey::new(b"test-key-0123456789").unwrap()))
+            .unwrap();
+        let (a, _) = run(&r, "users", r#"{"email":"ada@example.com"}"#);
+        let (b, _) = run(&r, "audit", r#"{"actor":"by ada@example.com"}"#);
+        let token = &a[10..a.len() - 2];
+        assert!(token.starts_with("[PSEUDONYM:"), "{a}");
+        assert!(b.contains(token), "{b}");
+        assert_eq!(run(&r, "users", &a).0, a, "pseudonyms never match again");
+    }
+
+    #[test]
+    fn invalid_json_is_a_record_error_without_content() {
+        let mut out = Vec::new();
+        let err = default()
+            .redact_line(
+                "users",
+                br#"{"password":"hunter2"#,
+                &mut out,
+                &mut Report::new(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("entity users"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = default()
+            .redact_line(
+                "users",
+                br#"{"a":"plain"} trailing"#,
+                &mut out,
+                &mut Report::new(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Record { .. }));
+    }
+
+    #[test]
+    fn blobs_become_size_and_hash() {
+        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut x: u32 = 12345;
+        let blob: String = (0..400)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                B64[(x >> 16) as usize % 64] as char
+            })
+            .collect();
+        let (out, _) = run(&default(), "e", &format!(r#"{{"payload":"{blob}"}}"#));
+        assert!(out.contains("[REDACTED:binary-blob size="), "{out}");
+        assert!(!out.contains(&blob));
+    }
+}

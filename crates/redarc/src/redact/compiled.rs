@@ -1,0 +1,692 @@
+//! The compiled policy: every regex and automaton built once, shared by all
+//! records and threads.
+
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+
+use super::builtin::{self, Check, KeyKind, Trigger, VALUE_RULES};
+use super::policy::{Action, Base, Policy, Profile};
+use super::pseudonym::PseudonymKey;
+use crate::format::Digest;
+use crate::{Error, Result};
+
+/// Which regex-run a keyword leads to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target {
+    /// A value rule, by index.
+    Rule(usize),
+    /// A value rule whose literal only counts in a `key = value` shape.
+    KeyShaped(usize),
+    /// Only a key-name trigger: counts when the key it sits in names a secret.
+    Structure,
+}
+
+/// A value rule ready to run.
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub(crate) id: String,
+    pub(crate) regex: Regex,
+    pub(crate) check: Check,
+    pub(crate) action: Action,
+    /// Whether the regex has the `s`/`q1`/`q2`/`k` groups (else `find_iter` does).
+    pub(crate) has_groups: bool,
+}
+
+/// A key family or custom key name with its action.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyAction {
+    pub(crate) id: String,
+    pub(crate) kind: KeyKind,
+    pub(crate) action: Action,
+}
+
+/// A path rule or allowed path.
+#[derive(Debug)]
+pub(crate) struct CompiledPath {
+    pub(crate) entity: Option<String>,
+    pub(crate) path: String,
+    pub(crate) id: String,
+    pub(crate) action: Action,
+}
+
+/// Everything a [`Redactor`] holds; behind an `Arc` so clones are cheap.
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) policy_sha256: Digest,
+    pub(crate) rules: Vec<CompiledRule>,
+    /// One automaton over every trigger literal, lowercased; it runs on an
+    /// ASCII-lowercased copy of the text (one pass instead of two).
+    pub(crate) ac: Option<AhoCorasick>,
+    /// Per pattern: what a hit leads to, with the exact spelling the hit
+    /// must also have in the original text for case-carrying literals.
+    pub(crate) targets: Vec<Vec<Hit>>,
+    pub(crate) userinfo_rules: Vec<usize>,
+    pub(crate) blob_rules: Vec<usize>,
+    pub(crate) always_rules: Vec<usize>,
+    /// Some rule has no literal to look for: every record takes the full walk.
+    pub(crate) always_walk: bool,
+    /// Built-in key families, `None` when the family is off.
+    pub(crate) key_families: Vec<(KeyKind, Option<KeyAction>)>,
+    /// Custom key names, normalised (lowercase alphanumerics only).
+    pub(crate) custom_keys: Vec<(String, KeyAction)>,
+    pub(crate) paths: Vec<CompiledPath>,
+    pub(crate) allow_paths: Vec<CompiledPath>,
+    pub(crate) allow_values: Vec<Regex>,
+    pub(crate) pseudonym: Option<PseudonymKey>,
+    pub(crate) protected: Regex,
+}
+
+/// A compiled policy, applied to records. Cheap to clone and share across threads.
+///
+/// ```
+/// let r = redarc::Policy::default_policy().compile().unwrap();
+/// let mut out = Vec::new();
+/// let mut report = redarc::Report::new();
+/// r.redact_line(
+///     "chat_sessions",
+///     br#"{"text":"use Authorization: Bearer FakeToken0123456789"}"#,
+///     &mut out,
+///     &mut report,
+/// ).unwrap();
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     r#"{"text":"use Authorization: Bearer [REDACTED:authorization-bearer]"}"#
+/// );
+/// ```
+#[derive(Clone)]
+pub struct Redactor {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("policy", &self.inner.name)
+            .field("value_rules", &self.inner.rules.len())
+            .field("pseudonym_key_id", &self.pseudonym_key_id())
+            .finish()
+    }
+}
+
+/// Literals whose presence means a key could name a secret. Every key
+/// [`builtin::classify_key`] accepts contains one of them (ASCII case-insensitive),
+/// which is what lets a record without any of them skip the walk.
+const KEY_TRIGGERS: &[&str] = &[
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "cookie",
+    "sess",
+    "credential",
+    "creds",
+    "jwt",
+];
+
+/// The placeholder or pseudonym forms that must never match again.
+const PROTECTED: &str =
+    r"\[(?:REDACTED:[A-Za-z0-9_.\-]+(?: size=\d+ sha256=[0-9a-f]{64})?|PSEUDONYM:[0-9a-f]{16})\]";
+
+impl Policy {
+    /// Compiles the policy into a [`Redactor`], reading the pseudonym key from
+    /// the policy's `pseudonym` source when a rule needs one.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] for an unknown rule id, a bad regex, a rule id that
+    /// is not `[A-Za-z0-9_.-]+`, or a pseudonym action without a key.
+    pub fn compile(&self) -> Result<Redactor> {
+        self.compile_with_key(None)
+    }
+
+    /// Compiles the policy with a pseudonym key given by the caller, which
+    /// takes precedence over the policy's own `pseudonym` source.
+    ///
+    /// # Errors
+    /// As [`Policy::compile`].
+    pub fn compile_with_key(&self, key: Option<PseudonymKey>) -> Result<Redactor> {
+        let action_of = |a: Option<Action>| a.unwrap_or(self.default_action);
+        for o in &self.rules {
+            let known = VALUE_RULES.iter().any(|r| r.id == o.id)
+                || builtin::KEY_RULES.iter().any(|r| r.id == o.id);
+            if !known {
+                return Err(Error::Policy(format!(
+                    "unknown built-in rule id {:?}",
+                    o.id
+                )));
+            }
+        }
+        let override_for = |id: &str| self.rules.iter().rev().find(|o| o.id == id);
+        let mut uses_pseudonym = self.default_action == Action::Pseudonym;
+
+        let mut rules = Vec::new();
+        let mut triggers: Vec<(String, bool, Target)> = Vec::new();
+        let mut userinfo_rules = Vec::new();
+        let mut blob_rules = Vec::new();
+        let mut always_rules = Vec::new();
+        if self.base == Base::Builtin {
+            for b in VALUE_RULES {
+                let on = match b.profile {
+                    Profile::Default => true,
+                    Profile::Pii => self.has_profile(Profile::Pii),
+                };
+                let ov = override_for(b.id);
+                if !on && ov.is_none() || ov.is_some_and(|o| !o.enabled) {
+                    continue;
+                }
+                let action = action_of(ov.and_then(|o| o.action));
+                uses_pseudonym |= action == Action::Pseudonym;
+                let idx = rules.len();
+                // ASCII word boundaries: Unicode ones would keep the fast DFA
+                // from running on text with non-ASCII letters.
+                let pattern = b.pattern.replace(r"\b", r"(?-u:\b)");
+                let regex = Regex::new(&pattern).map_err(|_| {
+                    Error::Policy(format!("built-in rule {} does not compile", b.id))
+                })?;
+                rules.push(CompiledRule {
+                    id: b.id.to_string(),
+                    has_groups: regex.capture_names().flatten().next().is_some(),
+                    regex,
+                    check: b.check,
+                    action,
+                });
+                match b.trigger {
+                    Trigger::Keywords(k) => {
+                        triggers.extend(k.iter().map(|k| (k.to_string(), false, Target::Rule(idx))))
+                    }
+                    Trigger::KeyShaped(k) => triggers.extend(
+                        k.iter()
+                            .map(|k| (k.to_string(), false, Target::KeyShaped(idx))),
+                    ),
+                    Trigger::Exact(k) => {
+                        triggers.extend(k.iter().map(|k| (k.to_string(), true, Target::Rule(idx))))
+                    }
+                    Trigger::UrlUserinfo => userinfo_rules.push(idx),
+                    Trigger::Base64Run => blob_rules.push(idx),
+                    Trigger::Always => always_rules.push(idx),
+                }
+            }
+        }
+        for p in &self.patterns {
+            check_id(&p.id)?;
+            let action = action_of(p.action);
+            uses_pseudonym |= action == Action::Pseudonym;
+            let regex = Regex::new(&p.pattern)
+                .map_err(|_| Error::Policy(format!("pattern of rule {} does not compile", p.id)))?;
+            let idx = rules.len();
+            rules.push(CompiledRule {
+                id: p.id.clone(),
+                has_groups: regex.capture_names().flatten().next().is_some(),
+                regex,
+                check: Check::None,
+                action,
+            });
+            if p.keywords.is_empty() {
+                always_rules.push(idx);
+            } else {
+                triggers.extend(
+                    p.keywords
+                        .iter()
+                        .map(|k| (k.clone(), false, Target::Rule(idx))),
+                );
+            }
+        }
+
+        let mut key_families = Vec::new();
+        if self.base == Base::Builtin {
+            for k in builtin::KEY_RULES {
+                let ov = override_for(k.id);
+                let entry = if ov.is_some_and(|o| !o.enabled) {
+                    None
+                } else {
+                    let action = action_of(ov.and_then(|o| o.action));
+                    uses_pseudonym |= action == Action::Pseudonym;
+                    Some(KeyAction {
+                        id: k.id.to_string(),
+                        kind: k.kind,
+                        action,
+                    })
+                };
+                key_families.push((k.kind, entry));
+            }
+            triggers.extend(
+                KEY_TRIGGERS
+                    .iter()
+                    .map(|k| (k.to_string(), false, Target::Structure)),
+            );
+        }
+        let mut custom_keys = Vec::new();
+        for kn in &self.key_names {
+            check_id(&kn.id)?;
+            let action = action_of(kn.action);
+            uses_pseudonym |= action == Action::Pseudonym;
+            for name in &kn.names {
+                let words = builtin::key_words(name);
+                let Some(longest) = words.iter().max_by_key(|w| w.len()) else {
+                    return Err(Error::Policy(format!("rule {}: empty key name", kn.id)));
+                };
+                triggers.push((longest.clone(), false, Target::Structure));
+                custom_keys.push((
+                    words.concat(),
+                    KeyAction {
+                        id: kn.id.clone(),
+                        kind: KeyKind::Password,
+                        action,
+                    },
+                ));
+            }
+        }
+        let mut always_walk = !always_rules.is_empty();
+        let mut paths = Vec::new();
+        for p in &self.paths {
+            let id = p.id.clone().unwrap_or_else(|| "path".to_string());
+            check_id(&id)?;
+            let action = action_of(p.action);
+            uses_pseudonym |= action == Action::Pseudonym;
+            match last_path_key(&p.path) {
+                Some(k) => triggers.push((k, true, Target::Structure)),
+                None => always_walk = true,
+            }
+            paths.push(CompiledPath {
+                entity: p.entity.clone(),
+                path: p.path.clone(),
+                id,
+                action,
+            });
+        }
+        let allow_paths = self
+            .allow
+            .paths
+            .iter()
+            .map(|p| CompiledPath {
+                entity: p.entity.clone(),
+                path: p.path.clone(),
+                id: String::new(),
+                action: Action::Keep,
+            })
+            .collect();
+        let allow_values = self
+            .allow
+            .values
+            .iter()
+            .map(|v| {
+                Regex::new(&format!("^(?:{v})$"))
+                    .map_err(|_| Error::Policy("an allow.values pattern does not compile".into()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let key = match key {
+            Some(k) => Some(k),
+            None => match (&self.pseudonym.key_file, &self.pseudonym.key_env) {
+                (Some(f), _) => Some(PseudonymKey::from_file(f)?),
+                (None, Some(var)) => PseudonymKey::from_env(var)?,
+                (None, None) => None,
+            },
+        };
+        if uses_pseudonym && key.is_none() {
+            return Err(Error::Policy(
+                "the policy uses pseudonyms but no pseudonym key was given".into(),
+            ));
+        }
+
+        let (ac, targets) = build_ac(&triggers)?;
+        let protected = Regex::new(PROTECTED)
+            .map_err(|_| Error::Policy("placeholder pattern does not compile".into()))?;
+        Ok(Redactor {
+            inner: Arc::new(Inner {
+                name: self.name.clone(),
+                policy_sha256: Digest::of(self.canonical_json().as_bytes()),
+                rules,
+                ac,
+                targets,
+                userinfo_rules,
+                blob_rules,
+                always_rules,
+                always_walk,
+                key_families,
+                custom_keys,
+                paths,
+                allow_paths,
+                allow_values,
+                pseudonym: key,
+                protected,
+            }),
+        })
+    }
+}
+
+/// Rule ids appear inside placeholders, so they must not be able to break
+/// out of one or look like something else.
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    {
+        return Err(Error::Policy(format!(
+            "rule id must be 1–64 of [A-Za-z0-9_.-], got {:?}",
+            crate::error::printable(id)
+        )));
+    }
+    Ok(())
+}
+
+/// The last object key named in a JSON path such as `$.a.b[*]` or
+/// `$["x-y"]`, used as a literal trigger; `None` when the path names no key
+/// or the key would be escaped in JSON text.
+fn last_path_key(path: &str) -> Option<String> {
+    let mut rest = path.strip_prefix('$')?;
+    let mut last = None;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("[*]") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("[\"") {
+            let end = r.find("\"]")?;
+            last = Some(r[..end].to_string());
+            rest = &r[end + 2..];
+        } else if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            last = Some(r[..end].to_string());
+            rest = &r[end..];
+        } else {
+            return None;
+        }
+    }
+    last.filter(|k| !k.is_empty() && !k.contains(['"', '\\']) && !k.chars().any(char::is_control))
+}
+
+/// What one literal leads to, with the exact spelling a case-carrying
+/// literal must also have in the original text.
+pub(crate) type Hit = (Target, Option<Box<[u8]>>);
+
+type Automaton = (Option<AhoCorasick>, Vec<Vec<Hit>>);
+
+/// One DFA over the distinct lowercased literals; each pattern maps to every
+/// rule that listed it. A DFA because it is about twice as fast per byte as
+/// the default here, and the literal set is small and fixed.
+fn build_ac(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
+    let mut pats: Vec<String> = Vec::new();
+    let mut targets: Vec<Vec<Hit>> = Vec::new();
+    for (lit, exact, t) in triggers {
+        if lit.is_empty() {
+            continue;
+        }
+        let norm = lit.to_ascii_lowercase();
+        let spelled = exact.then(|| lit.as_bytes().to_vec().into_boxed_slice());
+        match pats.iter().position(|p| *p == norm) {
+            Some(i) => targets[i].push((*t, spelled)),
+            None => {
+                pats.push(norm);
+                targets.push(vec![(*t, spelled)]);
+            }
+        }
+    }
+    if pats.is_empty() {
+        return Ok((None, targets));
+    }
+    let ac = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&pats)
+        .map_err(|_| Error::Policy("keyword automaton could not be built".into()))?;
+    Ok((Some(ac), targets))
+}
+
+/// Whether a hit at `start` has the exact spelling a case-carrying literal needs.
+pub(crate) fn spelled_at(text: &[u8], start: usize, spelled: &Option<Box<[u8]>>) -> bool {
+    spelled
+        .as_deref()
+        .is_none_or(|s| text.get(start..start + s.len()) == Some(s))
+}
+
+impl Redactor {
+    /// The policy name.
+    pub fn policy_name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// SHA-256 of the policy's canonical JSON, recorded in the manifest.
+    pub fn policy_sha256(&self) -> Digest {
+        self.inner.policy_sha256
+    }
+
+    /// The pseudonym key id, when the redactor holds a key.
+    pub fn pseudonym_key_id(&self) -> Option<&str> {
+        self.inner.pseudonym.as_ref().map(PseudonymKey::id)
+    }
+
+    /// Whether `line` could hold anything this policy changes. Sound: a
+    /// `false` means no rule can match, so the line may be copied as is.
+    pub(crate) fn needs_walk(&self, line: &[u8]) -> bool {
+        let i = &self.inner;
+        if i.always_walk {
+            return true;
+        }
+        if let Some(ac) = &i.ac {
+            let lower = line.to_ascii_lowercase();
+            for m in ac.find_overlapping_iter(&lower) {
+                for (t, spelled) in &i.targets[m.pattern().as_usize()] {
+                    if !spelled_at(line, m.start(), spelled) {
+                        continue;
+                    }
+                    let matters = match t {
+                        // Vendor prefixes and path keys: any hit counts.
+                        Target::Rule(_) => true,
+                        Target::KeyShaped(_) | Target::Structure => {
+                            self.key_hit_matters(line, m.start(), m.end())
+                        }
+                    };
+                    if matters {
+                        return true;
+                    }
+                }
+            }
+        }
+        if !i.userinfo_rules.is_empty() && super::detect::has_url_userinfo(line) {
+            return true;
+        }
+        scan_bytes(line, !i.blob_rules.is_empty())
+    }
+
+    /// Whether a key-name literal at `line[s..e]` can lead to a change: it
+    /// sits in a JSON key that names a secret, in a string that may itself
+    /// be JSON, or in a `key = value` shape whose key names a secret. The
+    /// walk classifies exactly these keys, so skipping the rest is sound.
+    fn key_hit_matters(&self, line: &[u8], s: usize, e: usize) -> bool {
+        let Some(q0) = unescaped_quote_before(line, s) else {
+            return true;
+        };
+        let Some(q1) = unescaped_quote_after(line, e) else {
+            return true;
+        };
+        let mut after = q1 + 1;
+        while line.get(after).is_some_and(|b| b.is_ascii_whitespace()) {
+            after += 1;
+        }
+        if line.get(after) == Some(&b':') {
+            let raw = &line[q0 + 1..q1];
+            if raw.contains(&b'\\') {
+                return true;
+            }
+            return match std::str::from_utf8(raw) {
+                Ok(key) => self.key_action(key).is_some(),
+                Err(_) => true,
+            };
+        }
+        // A value string: one that may be JSON is walked as structure.
+        let first = line[q0 + 1..q1].iter().find(|b| !b.is_ascii_whitespace());
+        if matches!(first, Some(b'{') | Some(b'[')) {
+            return true;
+        }
+        let ident = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+        let mut a = s;
+        while a > q0 + 1 && ident(line[a - 1]) {
+            a -= 1;
+        }
+        let mut b = e;
+        while b < q1 && ident(line[b]) {
+            b += 1;
+        }
+        let mut c = b;
+        let mut skipped = 0;
+        while c < q1 && skipped < 6 && matches!(line[c], b'\\' | b'"' | b'\'') {
+            c += 1;
+            skipped += 1;
+        }
+        while c < q1 && matches!(line[c], b' ' | b'\t') {
+            c += 1;
+        }
+        if c >= q1 || !matches!(line[c], b':' | b'=') {
+            return false;
+        }
+        match std::str::from_utf8(&line[a..b]) {
+            Ok(key) => {
+                if self.key_action(key).is_some() {
+                    return true;
+                }
+                let words = builtin::key_words(key);
+                words.len() >= 2 && words.last().is_some_and(|w| w == "key")
+                    || words.first().is_some_and(|w| w == "aws")
+            }
+            Err(_) => true,
+        }
+    }
+}
+
+/// The unescaped `"` before `pos` (the opening quote of the string `pos` is in).
+fn unescaped_quote_before(line: &[u8], pos: usize) -> Option<usize> {
+    let mut end = pos;
+    while let Some(q) = memchr::memrchr(b'"', &line[..end]) {
+        if !escaped(line, q) {
+            return Some(q);
+        }
+        end = q;
+    }
+    None
+}
+
+/// The unescaped `"` at or after `pos`.
+fn unescaped_quote_after(line: &[u8], pos: usize) -> Option<usize> {
+    let mut from = pos;
+    while let Some(off) = memchr::memchr(b'"', line.get(from..)?) {
+        let q = from + off;
+        if !escaped(line, q) {
+            return Some(q);
+        }
+        from = q + 1;
+    }
+    None
+}
+
+/// Whether the byte at `q` is preceded by an odd number of backslashes.
+fn escaped(line: &[u8], q: usize) -> bool {
+    line[..q].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+}
+
+/// One pass over the raw bytes for what literals cannot see: a long base64
+/// run (when a blob rule is on) and escapes that may hide ASCII.
+fn scan_bytes(line: &[u8], blobs: bool) -> bool {
+    if blobs && super::detect::has_base64_run(line, builtin::BLOB_MIN) {
+        return true;
+    }
+    escapes_may_hide_ascii(line)
+}
+
+/// JSON may spell an ASCII character as `\u00XX` or `/` as `\/`; a keyword
+/// written that way is invisible to the literal search, so such lines take
+/// the full walk. Non-ASCII escapes (`\u00e9`, `\u4e2d`) are harmless.
+fn escapes_may_hide_ascii(line: &[u8]) -> bool {
+    for i in memchr::memchr_iter(b'\\', line) {
+        match line.get(i + 1) {
+            Some(b'/') => return true,
+            Some(b'u')
+                if line.get(i + 2) == Some(&b'0')
+                    && line.get(i + 3) == Some(&b'0')
+                    && line.get(i + 4).is_some_and(|c| (b'0'..=b'7').contains(c)) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::policy::{PathRule, PatternRule, RuleOverride};
+
+    #[test]
+    fn last_path_key_finds_the_literal() {
+        assert_eq!(
+            last_path_key("$.token_data.access_token").as_deref(),
+            Some("access_token")
+        );
+        assert_eq!(last_path_key("$.messages[*]").as_deref(), Some("messages"));
+        assert_eq!(last_path_key("$[\"x-y\"][*]").as_deref(), Some("x-y"));
+        assert_eq!(last_path_key("$"), None);
+        assert_eq!(last_path_key("$[*]"), None);
+    }
+
+    #[test]
+    fn unknown_rule_ids_and_bad_regexes_are_policy_errors() {
+        let mut p = Policy::default_policy();
+        p.rules.push(RuleOverride {
+            id: "no-such-rule".into(),
+            action: None,
+            enabled: false,
+        });
+        assert!(matches!(p.compile(), Err(Error::Policy(_))));
+        let mut p = Policy::default_policy();
+        p.patterns.push(PatternRule {
+            id: "x".into(),
+            pattern: "(".into(),
+            keywords: vec![],
+            action: None,
+        });
+        assert!(matches!(p.compile(), Err(Error::Policy(_))));
+        let mut p = Policy::default_policy();
+        p.paths.push(PathRule {
+            id: Some("bad]id".into()),
+            entity: None,
+            path: "$.a".into(),
+            action: None,
+        });
+        assert!(matches!(p.compile(), Err(Error::Policy(_))));
+    }
+
+    #[test]
+    fn pseudonym_without_key_is_refused() {
+        let mut p = Policy::default_policy();
+        p.default_action = Action::Pseudonym;
+        assert!(matches!(p.compile(), Err(Error::Policy(_))));
+        let k = PseudonymKey::new(b"a-test-key-of-enough-length").unwrap();
+        assert!(p
+            .compile_with_key(Some(k))
+            .unwrap()
+            .pseudonym_key_id()
+            .is_some());
+    }
+
+    #[test]
+    fn escaped_ascii_forces_the_walk() {
+        assert!(escapes_may_hide_ascii(br#"{"\u0070assword":"x"}"#));
+        assert!(escapes_may_hide_ascii(br#"{"u":"https:\/\/x"}"#));
+        assert!(!escapes_may_hide_ascii(br#"{"t":"caf\u00e9 \n"}"#));
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let mut p = Policy::default_policy();
+        p.default_action = Action::Pseudonym;
+        let r = p
+            .compile_with_key(Some(PseudonymKey::new(b"key-material-visible?").unwrap()))
+            .unwrap();
+        assert!(!format!("{r:?}").contains("key-material"));
+    }
+}

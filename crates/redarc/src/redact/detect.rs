@@ -1,0 +1,536 @@
+//! Finding secrets inside one string: keyword prefilter, then the regexes of
+//! the rules whose keywords occur, then each rule's check.
+//!
+//! Results are spans (byte ranges and rule index), never copies of the text.
+
+use super::builtin::{self, Check, KeyKind};
+use super::compiled::{Redactor, Target};
+
+/// One match: a byte range of the string and the rule that found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) rule: usize,
+}
+
+impl Redactor {
+    /// The non-overlapping spans of `text` that rules match, in order.
+    pub(crate) fn find_spans(&self, text: &str) -> Vec<Span> {
+        let inner = &*self.inner;
+        let mut candidates: Vec<usize> = Vec::new();
+        if let Some(ac) = &inner.ac {
+            let lower = text.to_ascii_lowercase();
+            for m in ac.find_overlapping_iter(&lower) {
+                for (t, spelled) in &inner.targets[m.pattern().as_usize()] {
+                    if !super::compiled::spelled_at(text.as_bytes(), m.start(), spelled) {
+                        continue;
+                    }
+                    if let Target::Rule(i) | Target::KeyShaped(i) = t {
+                        candidates.push(*i);
+                    }
+                }
+            }
+        }
+        if !inner.userinfo_rules.is_empty() && has_url_userinfo(text.as_bytes()) {
+            candidates.extend_from_slice(&inner.userinfo_rules);
+        }
+        if !inner.blob_rules.is_empty() && has_base64_run(text.as_bytes(), builtin::BLOB_MIN) {
+            candidates.extend_from_slice(&inner.blob_rules);
+        }
+        candidates.extend_from_slice(&inner.always_rules);
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+
+        let mut spans = Vec::new();
+        for &ri in &candidates {
+            let rule = &inner.rules[ri];
+            if !rule.has_groups {
+                for m in rule.regex.find_iter(text) {
+                    if self.check(rule.check, text, m.start(), m.end(), None) {
+                        spans.push(Span {
+                            start: m.start(),
+                            end: m.end(),
+                            rule: ri,
+                        });
+                    }
+                }
+                continue;
+            }
+            for caps in rule.regex.captures_iter(text) {
+                let Some(m) = caps
+                    .name("s")
+                    .or_else(|| caps.name("q1"))
+                    .or_else(|| caps.name("q2"))
+                    .or_else(|| caps.get(0))
+                else {
+                    continue;
+                };
+                if rule.check == Check::CookieHeader {
+                    cookie_values(text, m.start(), m.end(), ri, &mut spans);
+                    continue;
+                }
+                let key = caps.name("k").map(|k| k.as_str());
+                if self.check(rule.check, text, m.start(), m.end(), key) {
+                    spans.push(Span {
+                        start: m.start(),
+                        end: m.end(),
+                        rule: ri,
+                    });
+                }
+            }
+        }
+        if spans.is_empty() {
+            return spans;
+        }
+        self.drop_protected_and_allowed(text, &mut spans);
+        // Earliest first; at the same start the more specific (earlier) rule wins.
+        spans.sort_unstable_by_key(|s| (s.start, s.rule));
+        let mut out: Vec<Span> = Vec::with_capacity(spans.len());
+        for s in spans {
+            if s.start == s.end {
+                continue;
+            }
+            if out.last().is_none_or(|l| s.start >= l.end) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Placeholders and pseudonyms never match again; allowed values stay.
+    fn drop_protected_and_allowed(&self, text: &str, spans: &mut Vec<Span>) {
+        let inner = &*self.inner;
+        if text.contains("[REDACTED:") || text.contains("[PSEUDONYM:") {
+            let protected: Vec<(usize, usize)> = inner
+                .protected
+                .find_iter(text)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            spans.retain(|s| !protected.iter().any(|&(a, b)| s.start < b && a < s.end));
+        }
+        if !inner.allow_values.is_empty() {
+            spans.retain(|s| {
+                !inner
+                    .allow_values
+                    .iter()
+                    .any(|re| re.is_match(&text[s.start..s.end]))
+            });
+        }
+    }
+
+    fn check(&self, check: Check, text: &str, start: usize, end: usize, key: Option<&str>) -> bool {
+        let v = &text[start..end];
+        match check {
+            Check::None => true,
+            Check::Random => looks_random(v),
+            Check::MinLen(n) => v.len() >= n,
+            Check::AwsSecretShape => {
+                v.bytes().any(|b| b.is_ascii_uppercase())
+                    && v.bytes().any(|b| b.is_ascii_lowercase())
+                    && v.bytes().any(|b| b.is_ascii_digit())
+                    && entropy(v) > 4.0
+            }
+            Check::BasicAuth => basic_credentials(v),
+            // Handled where the spans are made.
+            Check::CookieHeader => true,
+            Check::Assignment => key.is_some_and(|k| self.assignment_is_secret(k, v)),
+            Check::Blob => is_blob(text, start, end),
+            Check::Luhn => luhn(v),
+            Check::Iban => iban(v),
+            Check::Phone => {
+                let digits = v.bytes().filter(u8::is_ascii_digit).count();
+                (9..=15).contains(&digits) && !looks_like_date(v)
+            }
+        }
+    }
+
+    /// Whether `key = value` in text assigns a secret.
+    fn assignment_is_secret(&self, key: &str, value: &str) -> bool {
+        match self.key_action(key) {
+            Some(ka) => value_is_secret_for(ka.kind, value) && !is_scheme_word(value),
+            None => {
+                // `FOO_KEY=…` in env files: only clearly random values.
+                let words = builtin::key_words(key);
+                words.last().is_some_and(|w| w == "key")
+                    && words.len() >= 2
+                    && value.len() >= 16
+                    && looks_random(value)
+                    && !is_hex(value)
+                    && !value.contains('/')
+            }
+        }
+    }
+}
+
+/// Each cookie's value inside a `Cookie:`/`Set-Cookie:` header, attributes kept.
+fn cookie_values(text: &str, start: usize, end: usize, rule: usize, spans: &mut Vec<Span>) {
+    const ATTRS: &[&str] = &[
+        "path",
+        "domain",
+        "expires",
+        "max-age",
+        "samesite",
+        "secure",
+        "httponly",
+        "priority",
+        "partitioned",
+        "version",
+        "comment",
+    ];
+    let header = &text[start..end];
+    let mut offset = start;
+    for part in header.split(';') {
+        let lead = part.len() - part.trim_start().len();
+        if let Some(eq) = part.find('=') {
+            let name = part[..eq].trim();
+            let value = part[eq + 1..].trim_end();
+            let vstart = offset + eq + 1;
+            let vstart = vstart + (part[eq + 1..].len() - part[eq + 1..].trim_start().len());
+            if !name.is_empty()
+                && !ATTRS.contains(&name.to_ascii_lowercase().as_str())
+                && value.trim().len() >= 8
+                && !is_scheme_word(value)
+            {
+                spans.push(Span {
+                    start: vstart,
+                    end: offset + eq + 1 + value.len(),
+                    rule,
+                });
+            }
+        }
+        let _ = lead;
+        offset += part.len() + 1;
+    }
+}
+
+/// A value under a key of `kind` that holds a secret (not a reference, a
+/// mask, an empty value or a non-secret shape).
+pub(crate) fn value_is_secret_for(kind: KeyKind, value: &str) -> bool {
+    let t = value.trim();
+    if t.is_empty() || is_reference(t) || is_masked(t) || is_null_word(t) {
+        return false;
+    }
+    match kind {
+        KeyKind::Password | KeyKind::PasswordHash | KeyKind::Cookie | KeyKind::PrivateKey => true,
+        KeyKind::Authorization => !is_scheme_word(t),
+        KeyKind::Secret | KeyKind::Token | KeyKind::ApiKey | KeyKind::Credentials => {
+            t.len() >= 6
+                && !t.contains(char::is_whitespace)
+                && !t.contains("://")
+                && !t.bytes().all(|b| b.is_ascii_digit())
+                && !looks_like_date(t)
+        }
+        KeyKind::Session => {
+            t.len() >= 16
+                && !t.contains(char::is_whitespace)
+                && !t.contains("://")
+                && !is_uuid(t)
+                && !t.bytes().all(|b| b.is_ascii_digit())
+        }
+    }
+}
+
+/// A string inside an object or array held by a secret key: redacted when
+/// it has the shape of a credential.
+pub(crate) fn container_value_is_secret(value: &str) -> bool {
+    let t = value.trim();
+    t.len() >= 16
+        && !t.contains(char::is_whitespace)
+        && !t.contains("://")
+        && !is_uuid(t)
+        && !is_reference(t)
+        && !looks_like_date(t)
+        && !t.contains('@')
+        && looks_random(t)
+}
+
+/// References to a secret manager name a secret without holding it.
+pub(crate) fn is_reference(t: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "vault:",
+        "secret://",
+        "${",
+        "{{",
+        "env:",
+        "arn:aws:secretsmanager:",
+        "arn:aws:ssm:",
+        "op://",
+        "sm://",
+        "gcpsm://",
+        "awssm://",
+        "azurekv://",
+        "keyvault:",
+        "ref+",
+        "$(",
+    ];
+    PREFIXES.iter().any(|p| t.starts_with(p))
+        || (t.starts_with("projects/") && t.contains("/secrets/"))
+}
+
+fn is_masked(t: &str) -> bool {
+    t.chars()
+        .all(|c| matches!(c, '*' | '•' | 'x' | 'X' | '#' | '.' | '-'))
+        || t.eq_ignore_ascii_case("<redacted>")
+        || t.eq_ignore_ascii_case("redacted")
+}
+
+fn is_null_word(t: &str) -> bool {
+    ["null", "none", "nil", "true", "false", "undefined", "n/a"]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
+}
+
+/// Authorization scheme words, kept when the credential after them goes.
+pub(crate) fn is_scheme_word(t: &str) -> bool {
+    [
+        "bearer",
+        "basic",
+        "token",
+        "digest",
+        "negotiate",
+        "ntlm",
+        "apikey",
+        "hmac",
+        "aws4-hmac-sha256",
+    ]
+    .iter()
+    .any(|w| t.trim().eq_ignore_ascii_case(w))
+}
+
+pub(crate) fn is_uuid(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn is_hex(t: &str) -> bool {
+    t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn looks_like_date(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && (b[4] == b'-' || b[4] == b'/')
+        && b[5..7].iter().all(u8::is_ascii_digit)
+}
+
+/// Random-looking: long enough, digits or mixed case, no long letter-only
+/// word, and enough Shannon entropy.
+pub(crate) fn looks_random(v: &str) -> bool {
+    if v.len() < 8 {
+        return false;
+    }
+    let digits = v.bytes().any(|b| b.is_ascii_digit());
+    let upper = v.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = v.bytes().any(|b| b.is_ascii_lowercase());
+    if !(digits || upper && lower) {
+        return false;
+    }
+    // Identifiers like `task-runner-for-the-nightly-build` have low entropy per char.
+    entropy(v) >= 3.0
+}
+
+/// Shannon entropy in bits per byte.
+pub(crate) fn entropy(v: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in v.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = v.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn basic_credentials(v: &str) -> bool {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(v)
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok())
+        .is_some_and(|s| s.contains(':') && !s.contains(char::is_control))
+}
+
+/// A long base64 run that is not a public key, a certificate or a hex hash.
+fn is_blob(text: &str, start: usize, end: usize) -> bool {
+    let v = &text[start..end];
+    if is_hex(v.trim_end_matches('=')) {
+        return false;
+    }
+    const PUBLIC_PREFIXES: &[&str] = &[
+        "AAAAB3Nza",
+        "AAAAC3Nza",
+        "AAAAE2VjZHNh",
+        "AAAAG3Nr",
+        "AAAAGnNr",
+    ];
+    if PUBLIC_PREFIXES.iter().any(|p| v.starts_with(p)) {
+        return false;
+    }
+    let before = &text.as_bytes()[start.saturating_sub(100)..start];
+    let before = String::from_utf8_lossy(before);
+    if before.contains("PUBLIC KEY") || before.contains("CERTIFICATE") {
+        return false;
+    }
+    let upper = v.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = v.bytes().any(|b| b.is_ascii_lowercase());
+    upper && lower && entropy(v) > 4.5
+}
+
+fn luhn(v: &str) -> bool {
+    let digits: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) || digits.iter().all(|&d| d == digits[0]) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+fn iban(v: &str) -> bool {
+    let s: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    if !(15..=34).contains(&s.len()) {
+        return false;
+    }
+    let rotated = s[4..].chars().chain(s[..4].chars());
+    let mut rem: u64 = 0;
+    for c in rotated {
+        let n = match c.to_digit(36) {
+            Some(n) => u64::from(n),
+            None => return false,
+        };
+        rem = if n >= 10 {
+            (rem * 100 + n) % 97
+        } else {
+            (rem * 10 + n) % 97
+        };
+    }
+    rem == 1
+}
+
+/// `://` followed by `@` before the first `/`, quote, space or end: a URL
+/// with userinfo. Sound for the prefilter because userinfo cannot hold those.
+pub(crate) fn has_url_userinfo(hay: &[u8]) -> bool {
+    memchr::memmem::find_iter(hay, b"://").any(|p| {
+        for &b in &hay[p + 3..] {
+            match b {
+                b'@' => return true,
+                b'/' | b'"' | b'\'' | b' ' | b'\t' | b'\n' | b'<' | b'>' => return false,
+                _ => {}
+            }
+        }
+        false
+    })
+}
+
+/// A run of at least `min` base64 (standard or URL-safe) characters.
+///
+/// Looks at about one byte in `min`: a byte outside the alphabet rules out
+/// every run through it, so the search jumps past it.
+pub(crate) fn has_base64_run(hay: &[u8], min: usize) -> bool {
+    let b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    if min == 0 {
+        return true;
+    }
+    let mut i = min - 1;
+    while i < hay.len() {
+        if !b64(hay[i]) {
+            i += min;
+            continue;
+        }
+        // Count back from i; a break at j means the next candidate ends at j + min.
+        let start = i + 1 - min;
+        match (start..i).rev().find(|&j| !b64(hay[j])) {
+            None => return true,
+            Some(j) => i = j + min,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_prefilter_matches_only_userinfo() {
+        assert!(has_url_userinfo(b"x postgres://u:p@h/db"));
+        assert!(!has_url_userinfo(b"https://example.com/a@b"));
+        assert!(!has_url_userinfo(b"mail me at a@b.c, see https://x.y"));
+    }
+
+    #[test]
+    fn base64_run_finds_runs_anywhere() {
+        let run = "A".repeat(20);
+        for pad in 0..25 {
+            let text = format!("{}{run}{}", " ".repeat(pad), " x".repeat(pad));
+            assert!(has_base64_run(text.as_bytes(), 20), "{pad}");
+            assert!(!has_base64_run(text.as_bytes(), 21), "{pad}");
+        }
+        assert!(!has_base64_run(b"ab cd", 3));
+    }
+
+    #[test]
+    fn luhn_and_iban_checks() {
+        assert!(luhn("4111111111111111"));
+        assert!(!luhn("4111111111111112"));
+        assert!(iban("GB82WEST12345698765432"));
+        assert!(!iban("GB82WEST12345698765433"));
+    }
+
+    #[test]
+    fn references_and_masks_are_not_secrets() {
+        for v in [
+            "vault:secret/data/x#pw",
+            "${DB_PASSWORD}",
+            "********",
+            "",
+            "null",
+        ] {
+            assert!(!value_is_secret_for(KeyKind::Password, v), "{v}");
+        }
+        assert!(value_is_secret_for(KeyKind::Password, "hunter2"));
+        assert!(!value_is_secret_for(
+            KeyKind::Session,
+            "3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b"
+        ));
+        assert!(value_is_secret_for(
+            KeyKind::Token,
+            "3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b"
+        ));
+    }
+
+    #[test]
+    fn randomness_heuristic() {
+        assert!(looks_random("Fake0123456789FakeFake"));
+        assert!(!looks_random("task-runner-for-the-nightly-build"));
+        assert!(!looks_random("short1"));
+    }
+}
