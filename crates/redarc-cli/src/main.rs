@@ -11,6 +11,7 @@ mod archive_cmd;
 mod custody_cmd;
 mod demo;
 mod keys;
+mod redact_cmd;
 mod restore_cmd;
 mod sample_cmd;
 
@@ -26,6 +27,10 @@ struct Cli {
 enum Command {
     /// Generate an age X25519 identity (like age-keygen).
     Keygen(keys::KeygenArgs),
+    /// Redact a `.jsonl` file or a directory of `<entity>.jsonl` files.
+    Redact(redact_cmd::RedactArgs),
+    /// Scan JSONL or text files for secrets: exit 1 when something is found; never prints a secret.
+    Scan(redact_cmd::ScanArgs),
     /// Pack a directory of `<entity>.jsonl` files into an encrypted archive.
     Pack(archive_cmd::PackArgs),
     /// Verify an archive: exit 0 only when it is valid.
@@ -56,6 +61,8 @@ enum Command {
 fn run(cli: Cli) -> redarc::Result<i32> {
     match cli.command {
         Command::Keygen(args) => keys::keygen(&args),
+        Command::Redact(args) => redact_cmd::redact(&args),
+        Command::Scan(args) => redact_cmd::scan(&args),
         Command::Pack(args) => archive_cmd::pack(&args),
         Command::Verify(args) => archive_cmd::verify(&args),
         Command::Inspect(args) => archive_cmd::inspect(&args),

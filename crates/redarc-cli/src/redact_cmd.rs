@@ -62,8 +62,7 @@ fn load_policy(path: Option<&Path>) -> redarc::Result<Policy> {
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
-    // The library's Io variant carries context; build it the public way.
-    Error::Usage(format!("{what} {}: {e}", path.display()))
+    Error::io_path(what, path, e)
 }
 
 /// Runs `redarc redact`; returns the exit code.
@@ -76,8 +75,7 @@ pub(crate) fn redact(args: &RedactArgs) -> redarc::Result<i32> {
     let redactor = policy.compile_with_key(key)?;
     let mut report = Report::new();
     if args.input.is_dir() {
-        std::fs::create_dir_all(&args.output)
-            .map_err(|e| io("creating", &args.output, e))?;
+        std::fs::create_dir_all(&args.output).map_err(|e| io("creating", &args.output, e))?;
         for (entity, path) in jsonl_files(&args.input)? {
             let out = args.output.join(path.file_name().unwrap_or_default());
             redact_file(&redactor, &entity, &path, &out, &mut report)?;
@@ -115,7 +113,9 @@ fn redact_file(
         out.clear();
         redactor.redact_record(entity, n as u64 + 1, line, &mut out, report)?;
         out.push(b'\n');
-        writer.write_all(&out).map_err(|e| io("writing", output, e))?;
+        writer
+            .write_all(&out)
+            .map_err(|e| io("writing", output, e))?;
     }
     writer.flush().map_err(|e| io("writing", output, e))
 }

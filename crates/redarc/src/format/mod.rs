@@ -93,6 +93,7 @@ pub fn parse_part_path(path: &str) -> Option<(&str, u32)> {
 pub fn schema(name: &str) -> Option<String> {
     let schema = match name {
         "manifest" => schemars::schema_for!(Manifest),
+        "policy" => return Some(crate::redact::policy_schema()),
         _ => return None,
     };
     serde_json::to_string_pretty(&schema).ok().map(|mut s| {
@@ -102,7 +103,7 @@ pub fn schema(name: &str) -> Option<String> {
 }
 
 /// Names accepted by [`schema`].
-pub const SCHEMA_NAMES: &[&str] = &["manifest"];
+pub const SCHEMA_NAMES: &[&str] = &["manifest", "policy"];
 
 #[cfg(test)]
 mod tests {

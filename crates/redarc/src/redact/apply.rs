@@ -100,7 +100,13 @@ impl Redactor {
             detail: format!("not one JSON value: {}", crate::json_error_category(&e)),
         };
         if !self.needs_walk(line) {
-            serde_json::from_slice::<serde::de::IgnoredAny>(line).map_err(bad)?;
+            // UTF-8 is checked explicitly: serde_json does not validate the
+            // bytes of strings it ignores.
+            crate::archive::reader::check_json_line(line).map_err(|detail| Error::Record {
+                entity: entity.to_string(),
+                record,
+                detail: format!("not one JSON value: {detail}"),
+            })?;
             out.extend_from_slice(line);
             return Ok(());
         }

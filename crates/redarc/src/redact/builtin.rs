@@ -781,8 +781,8 @@ pub(crate) static KEY_RULES: &[KeyRule] = &[
         id: "session-field",
         kind: KeyKind::Session,
         catches: "session cookies and stored session state: sessionid, PHPSESSID, session_key, session_data …",
-        positive: &["sessionid", "PHPSESSID", "session_key", "session_data", "JSESSIONID"],
-        negative: &["session_id", "chat_session_id", "session_count", "sessions"],
+        positive: &["sessionid", "PHPSESSID", "session_key", "session_data", "JSESSIONID", "session_id"],
+        negative: &["chat_session_id", "session_count", "sessions", "session_started_at"],
     },
 ];
 
@@ -924,7 +924,10 @@ pub(crate) fn classify_key(key: &str) -> Option<KeyKind> {
         "sessionsecret",
         "sessionjwt",
     ];
-    if (SESSION_NAMES.contains(&norm.as_str()) && !(words.len() > 1 && last == "id"))
+    // `session_id` counts: the value check keeps UUIDs and numbers (references
+    // to a chat or job session) and takes opaque tokens (live sessions).
+    // Longer names ending in `id` (`chat_session_id`) are references.
+    if (SESSION_NAMES.contains(&norm.as_str()) && !(words.len() > 2 && last == "id"))
         || (words.len() == 2
             && words[0] == "session"
             && ["key", "data", "state", "cookie"].contains(&last))

@@ -227,8 +227,9 @@ fn a_full_disk_is_reported_not_swallowed() {
         out.len()
     };
     for pipelined in [false, true] {
-        for budget in [0, 100, full / 2, full - 1] {
-            // Same generated_at as `full`, so the sizes agree to the byte.
+        // age adds grease stanzas of random length to every header, so sizes
+        // vary by a few hundred bytes between runs: stay clear of the end.
+        for budget in [0, 100, full / 2, full - 1024] {
             let opts = ExportOptions::new("t")
                 .part_size(4096)
                 .generated_at(fixed_time());
