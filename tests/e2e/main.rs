@@ -9,5 +9,6 @@ mod cli;
 mod crash;
 mod drill;
 mod interop;
+mod redact;
 mod support;
 mod vectors;

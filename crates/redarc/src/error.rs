@@ -262,6 +262,14 @@ pub enum ArchiveProblem {
         /// How many.
         count: u64,
     },
+    /// A redacted archive still holds what the default policy finds.
+    #[error("entity {entity} still holds {count} values the residual scan flags")]
+    ResidualSecrets {
+        /// Entity name.
+        entity: String,
+        /// How many findings.
+        count: u64,
+    },
     /// Data after the end of the tar archive, or a truncated archive.
     #[error("{0}")]
     Trailing(String),

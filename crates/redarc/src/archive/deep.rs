@@ -41,11 +41,14 @@ pub(crate) fn schema_problem(validator: &jsonschema::Validator, value: &Value) -
         .map(|e| format!("does not match its schema at {}", e.schema_path()))
 }
 
-/// Whether the manifest declares anything this module checks.
+/// Whether the manifest declares anything this module checks. An archive
+/// that says it was redacted gets a residual-secret scan; a raw backup
+/// (no redaction summary) holds secrets by design and does not.
 pub(crate) fn needed(manifest: &Manifest) -> bool {
     manifest.entities.iter().any(|e| e.schema.is_some())
         || !manifest.relations.is_empty()
         || manifest.tenant.is_some()
+        || manifest.redaction.is_some()
 }
 
 fn fingerprint(value: &Value) -> u128 {
@@ -73,7 +76,56 @@ pub(crate) fn run(
     if manifest.tenant.is_some() {
         out.push(tenant(manifest, src)?);
     }
+    if manifest.redaction.is_some() {
+        out.push(residual(manifest, src)?);
+    }
     Ok(out)
+}
+
+/// Scans every record of a redacted archive with the default policy: what
+/// redaction should have removed must not be there. Findings are counted
+/// per entity and named by rule and JSON path, never by value.
+fn residual(manifest: &Manifest, src: &mut dyn RecordSource) -> Result<(Check, Failures)> {
+    let mut check = Check::new("residual-secrets", 0);
+    let mut failures = Vec::new();
+    let scanner = crate::Policy::default_policy().compile()?;
+    let mut line = Vec::new();
+    for entity in &manifest.entities {
+        let mut record = 0u64;
+        let mut found = 0u64;
+        let mut first: Option<String> = None;
+        src.each_record(&entity.name, &mut |value| {
+            record += 1;
+            line.clear();
+            serde_json::to_writer(&mut line, value)
+                .map_err(|e| Error::Usage(crate::json_error_category(&e)))?;
+            let findings = scanner.scan_line(&entity.name, record, &line)?;
+            if let Some(f) = findings.first() {
+                found += findings.len() as u64;
+                first.get_or_insert_with(|| {
+                    format!(
+                        "entity {}, record {record}: rule {} at {}",
+                        entity.name,
+                        f.rule,
+                        f.path.as_deref().unwrap_or("$")
+                    )
+                });
+            }
+            Ok(())
+        })?;
+        check.checked += record;
+        if found > 0 {
+            check.record_entity_failures(&entity.name, found, first.clone());
+            failures.push((
+                None,
+                P::ResidualSecrets {
+                    entity: entity.name.clone(),
+                    count: found,
+                },
+            ));
+        }
+    }
+    Ok((check, failures))
 }
 
 fn schemas(manifest: &Manifest, src: &mut dyn RecordSource) -> Result<(Check, Failures)> {

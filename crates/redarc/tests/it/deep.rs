@@ -196,3 +196,41 @@ fn verify_checks_records_against_the_declared_schema() {
     );
     assert!(redarc::ArchiveReader::open(Cursor::new(archive), &ids).is_err());
 }
+
+fn export_with(policy: redarc::Policy, r: &Recipients, lines: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("t").redactor(policy.compile().unwrap());
+    let mut export = ExportWriter::new(&mut out, r, opts).unwrap();
+    let mut e = export.entity("tool_outputs").unwrap();
+    for l in lines {
+        e.write_json_line(l.as_bytes()).unwrap();
+    }
+    e.finish().unwrap();
+    export.finish().unwrap();
+    out
+}
+
+#[test]
+fn a_redacted_archive_is_scanned_for_residual_secrets() {
+    let (ids, r) = key();
+    let secret = "ghp_Zt8pQ2vX9mK4nL7rW1sY6uB3cD5eF0gH2jK4";
+    let line = format!(r#"{{"cmd":"git clone","output":"export GITHUB_TOKEN={secret}"}}"#);
+    let lines = [line.as_str(), r#"{"cmd":"ls","output":"README.md"}"#];
+
+    // The default policy removes it, and the scan on verify agrees.
+    let good = export_with(redarc::Policy::default_policy(), &r, &lines);
+    let report = redarc::verify(Cursor::new(&good), &ids, ReadLimits::default()).unwrap();
+    assert!(report.valid, "{:?}", report.checks);
+    assert_eq!(check(&report, "residual-secrets").checked, 2);
+
+    // A policy with no rules claims redaction but leaves the token: invalid.
+    let mut none: redarc::Policy = toml::from_str("name = \"nothing\"\nbase = \"none\"").unwrap();
+    none.name = "nothing".into();
+    let bad = export_with(none, &r, &lines);
+    let report = redarc::verify(Cursor::new(&bad), &ids, ReadLimits::default()).unwrap();
+    assert!(!report.valid);
+    let residual = check(&report, "residual-secrets");
+    assert_eq!(residual.failed_by_entity.get("tool_outputs"), Some(&1));
+    let text = serde_json::to_string(&report.checks).unwrap();
+    assert!(!text.contains(secret) && !text.contains("Zt8pQ2"), "{text}");
+}
