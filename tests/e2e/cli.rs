@@ -264,3 +264,66 @@ fn keygen_and_schema() {
     let out = run(redarc().args(["schema", "nope"]));
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn object_names_carry_environment_and_time_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = export_dir(tmp.path());
+    let (key, recipient) = keygen(tmp.path(), "key.txt");
+    let root = tmp.path().join("bucket");
+    let out = run(redarc()
+        .arg("pack")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&root)
+        .args(["--object-name", "exports", "--environment", "staging"])
+        .arg("-r")
+        .arg(&recipient));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let day = root.join("exports/staging");
+    let mut found = Vec::new();
+    let mut stack = vec![day];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                found.push(p)
+            }
+        }
+    }
+    let archive = found
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".tar.zst.age"))
+        .unwrap();
+    let rel = archive
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let parts: Vec<&str> = rel.split('/').collect();
+    assert_eq!(parts.len(), 6, "{rel}");
+    assert!(
+        parts[5].starts_with("staging-") && parts[5].contains('T'),
+        "{rel}"
+    );
+    // The name's time is the manifest's generated_at.
+    let out = run(redarc().arg("inspect").arg(archive).arg("-i").arg(&key));
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = manifest["generated_at"]
+        .as_str()
+        .unwrap()
+        .replace(['-', ':'], "");
+    assert!(parts[5].contains(&at), "{rel} vs {at}");
+    // Private data cannot get into a name.
+    let out = run(redarc()
+        .arg("pack")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&root)
+        .args(["--object-name", "x", "--environment", "ada@example.com"])
+        .arg("-r")
+        .arg(&recipient));
+    assert_eq!(out.status.code(), Some(2));
+}

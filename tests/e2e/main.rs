@@ -10,5 +10,6 @@ mod crash;
 mod drill;
 mod interop;
 mod redact;
+mod secrets;
 mod support;
 mod vectors;

@@ -11,13 +11,18 @@ use sha2_shim::Sha256Writer;
 use crate::keys::{IdentityArgs, RecipientArgs};
 
 /// Arguments of `redarc pack`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct PackArgs {
     /// Directory of `<entity>.jsonl` files (one JSON record per line).
     pub(crate) export_dir: PathBuf,
-    /// Archive to write (by convention *.tar.zst.age); never overwritten.
+    /// Archive to write (by convention *.tar.zst.age); never overwritten. With
+    /// --object-name, the directory under which the named archive is written.
     #[arg(short, long, value_name = "ARCHIVE")]
     pub(crate) output: PathBuf,
+    /// Name the archive `[PREFIX/]ENV/YYYY/MM/DD/ENV-YYYYMMDDTHHMMSSZ-RANDOM.tar.zst.age`
+    /// under the -o directory: environment and UTC time only, never private data.
+    #[arg(long, value_name = "PREFIX", num_args = 0..=1, default_missing_value = "")]
+    pub(crate) object_name: Option<String>,
     #[command(flatten)]
     pub(crate) recipients: RecipientArgs,
     /// Source environment recorded in the manifest.
@@ -29,6 +34,9 @@ pub(crate) struct PackArgs {
     /// Redaction policy (TOML or JSON); the default policy applies otherwise.
     #[arg(long, value_name = "FILE", conflicts_with = "no_redaction")]
     pub(crate) policy: Option<PathBuf>,
+    /// Fixed generation time (set by --object-name so name and manifest agree).
+    #[arg(skip)]
+    pub(crate) generated_at: Option<redarc::format::Timestamp>,
     /// Pack the records unchanged (a raw backup); the manifest then has no redaction summary.
     #[arg(long)]
     pub(crate) no_redaction: bool,
@@ -54,6 +62,8 @@ impl PackArgs {
             source_version: Some(format!("redarc-{}", env!("CARGO_PKG_VERSION"))),
             policy: None,
             no_redaction: false,
+            object_name: None,
+            generated_at: None,
             part_size: redarc::DEFAULT_PART_SIZE,
             level: 3,
             threads: 0,
@@ -62,6 +72,24 @@ impl PackArgs {
 }
 
 pub(crate) fn pack(args: &PackArgs) -> redarc::Result<i32> {
+    let mut named;
+    let args = match &args.object_name {
+        None => args,
+        Some(prefix) => {
+            let at = redarc::format::Timestamp::now();
+            let name = redarc::restore::object_name(prefix, &args.environment, at)?;
+            let path = args.output.join(&name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io_path("creating", parent, e))?;
+            }
+            named = args.clone();
+            named.output = path;
+            named.generated_at = Some(at);
+            named.object_name = None;
+            &named
+        }
+    };
     let packed = pack_dir(args)?;
     let m = &packed.manifest;
     eprintln!(
@@ -130,6 +158,9 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
         .compression_threads(args.threads);
     if let Some(v) = &args.source_version {
         opts = opts.source_version(v);
+    }
+    if let Some(at) = args.generated_at {
+        opts = opts.generated_at(at);
     }
     if !args.no_redaction {
         let policy = match &args.policy {

@@ -91,7 +91,7 @@ impl IdentityArgs {
 }
 
 /// Recipient options of pack.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct RecipientArgs {
     /// Encrypt to RECIPIENT (age1… or an SSH public key). Repeatable.
     #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
