@@ -131,7 +131,18 @@ fn export(seed: u64, bytes: u64) -> (tempfile::TempDir, GroundTruth) {
 
 #[test]
 fn default_policy_recall_and_damage_on_the_generated_export() {
-    let (dir, truth) = export(2024, 4_000_000);
+    // REDARC_RECALL_SEED and REDARC_RECALL_BYTES measure other or larger
+    // exports (scripts/recall.sh); the defaults keep the test quick.
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (dir, truth) = export(
+        env("REDARC_RECALL_SEED", 2024),
+        env("REDARC_RECALL_BYTES", 4_000_000),
+    );
     let redactor = Policy::default_policy().compile().unwrap();
     let mut report = Report::new();
     let m = measure(dir.path(), &truth, |entity, line, out| {
