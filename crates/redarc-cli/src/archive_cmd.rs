@@ -40,6 +40,21 @@ pub(crate) struct PackArgs {
     /// Pack the records unchanged (a raw backup); the manifest then has no redaction summary.
     #[arg(long)]
     pub(crate) no_redaction: bool,
+    /// Why this copy is made (custody metadata in the manifest).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) purpose: Option<String>,
+    /// Incident or ticket reference (custody metadata).
+    #[arg(long, value_name = "ID")]
+    pub(crate) ticket: Option<String>,
+    /// Scope and type of the data (custody metadata).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) scope: Option<String>,
+    /// Delete-by date, e.g. 2027-01-31T00:00:00Z (custody metadata; `redarc purge` acts on it).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "expires_in_days")]
+    pub(crate) expires_at: Option<redarc::format::Timestamp>,
+    /// Delete-by date as a number of days from now.
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) expires_in_days: Option<u32>,
     /// Part size threshold in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = redarc::DEFAULT_PART_SIZE)]
     pub(crate) part_size: u64,
@@ -64,6 +79,11 @@ impl PackArgs {
             no_redaction: false,
             object_name: None,
             generated_at: None,
+            purpose: Some("demo".into()),
+            ticket: None,
+            scope: Some("synthetic data".into()),
+            expires_at: None,
+            expires_in_days: Some(7),
             part_size: redarc::DEFAULT_PART_SIZE,
             level: 3,
             threads: 0,
@@ -162,6 +182,9 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     if let Some(at) = args.generated_at {
         opts = opts.generated_at(at);
     }
+    if let Some(custody) = custody(args) {
+        opts = opts.custody(custody);
+    }
     if !args.no_redaction {
         let policy = match &args.policy {
             Some(path) => Policy::from_path(path)?,
@@ -252,6 +275,39 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
         archive_bytes: bytes,
         transport_sha256: digest,
     })
+}
+
+fn parse_time(text: &str) -> Result<redarc::format::Timestamp, String> {
+    redarc::format::Timestamp::parse(text)
+}
+
+/// Custody metadata from the pack options, if any was given.
+fn custody(args: &PackArgs) -> Option<redarc::format::Custody> {
+    let expires = args.expires_at.or_else(|| {
+        args.expires_in_days.and_then(|d| {
+            redarc::format::Timestamp::from_unix(
+                redarc::format::Timestamp::now().unix() + i64::from(d) * 86_400,
+            )
+        })
+    });
+    if args.purpose.is_none() && args.ticket.is_none() && args.scope.is_none() && expires.is_none()
+    {
+        return None;
+    }
+    let mut c = redarc::format::Custody::new();
+    if let Some(p) = &args.purpose {
+        c = c.purpose(p);
+    }
+    if let Some(t) = &args.ticket {
+        c = c.ticket(t);
+    }
+    if let Some(s) = &args.scope {
+        c = c.scope(s);
+    }
+    if let Some(at) = expires {
+        c = c.expires_at(at);
+    }
+    Some(c)
 }
 
 fn sync_dir(dir: &Path) {

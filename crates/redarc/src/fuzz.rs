@@ -68,3 +68,35 @@ pub fn jsonl(data: &[u8]) {
         }
     }
 }
+
+/// The redactor over arbitrary bytes: never panics; valid JSON in gives
+/// valid JSON out; a second pass changes nothing; text scanning never panics.
+pub fn redact(data: &[u8]) {
+    use std::sync::OnceLock;
+    static REDACTOR: OnceLock<Option<crate::Redactor>> = OnceLock::new();
+    let Some(redactor) = REDACTOR
+        .get_or_init(|| crate::Policy::default_policy().compile().ok())
+        .as_ref()
+    else {
+        return;
+    };
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = redactor.scan_text(text, 1);
+    }
+    let mut report = crate::Report::new();
+    let mut once = Vec::new();
+    if redactor
+        .redact_line("fuzz", data, &mut once, &mut report)
+        .is_err()
+    {
+        return;
+    }
+    assert!(
+        serde_json::from_slice::<serde::de::IgnoredAny>(&once).is_ok(),
+        "redacted output is not JSON"
+    );
+    let mut twice = Vec::new();
+    let second = redactor.redact_line("fuzz", &once, &mut twice, &mut report);
+    assert!(second.is_ok(), "redacted output does not redact again");
+    assert!(once == twice, "redaction is not idempotent");
+}
