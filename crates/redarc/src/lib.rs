@@ -64,6 +64,16 @@ pub use restore::{
     JsonlDirImporter, ObjectName,
 };
 
+// The Rust examples in the README and the quickstart compile as doctests,
+// so the documentation cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/quickstart.md")]
+struct QuickstartDoctests;
+
 /// The category and position of a serde_json error, without the text
 /// serde_json sometimes quotes from the input.
 pub(crate) fn json_error_category(e: &serde_json::Error) -> String {
