@@ -172,6 +172,9 @@ impl Redactor {
     /// The key family or custom key name `key` belongs to, if enabled.
     pub(crate) fn key_action(&self, key: &str) -> Option<KeyAction> {
         let inner = &*self.inner;
+        if inner.custom_keys.is_empty() && !maybe_key_family(inner, key) {
+            return None;
+        }
         if !inner.custom_keys.is_empty() {
             let norm = builtin::key_words(key).concat();
             if let Some((_, ka)) = inner.custom_keys.iter().find(|(n, _)| *n == norm) {
@@ -438,6 +441,23 @@ impl Redactor {
         *s = out;
         Fate::Stay
     }
+}
+
+/// Cheap pre-check for [`builtin::classify_key`]: every key it accepts has
+/// one of the key triggers in its lowercased alphanumerics (the words it
+/// joins), so a key without any is no family; checked without allocating.
+fn maybe_key_family(inner: &super::compiled::Inner, key: &str) -> bool {
+    let mut norm = [0u8; 64];
+    let mut n = 0;
+    for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
+        let Some(slot) = norm.get_mut(n) else {
+            // Too long for the buffer: let the full check decide.
+            return true;
+        };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
+    inner.key_triggers.is_match(&norm[..n])
 }
 
 /// Identity helper that keeps the borrow checker happy when matching on

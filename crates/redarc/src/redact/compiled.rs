@@ -56,8 +56,8 @@ pub(crate) struct Inner {
     pub(crate) name: String,
     pub(crate) policy_sha256: Digest,
     pub(crate) rules: Vec<CompiledRule>,
-    /// One automaton over every trigger literal, lowercased; it runs on an
-    /// ASCII-lowercased copy of the text (one pass instead of two).
+    /// One ASCII case-insensitive automaton over every trigger literal; it
+    /// runs on the text as is (no lowercased copy).
     pub(crate) ac: Option<AhoCorasick>,
     /// Per pattern: what a hit leads to, with the exact spelling the hit
     /// must also have in the original text for case-carrying literals.
@@ -76,6 +76,9 @@ pub(crate) struct Inner {
     pub(crate) allow_values: Vec<Regex>,
     pub(crate) pseudonym: Option<PseudonymKey>,
     pub(crate) protected: Regex,
+    /// [`KEY_TRIGGERS`], ASCII case-insensitive: a key whose alphanumerics
+    /// hold none of them is no built-in key family.
+    pub(crate) key_triggers: AhoCorasick,
 }
 
 /// A compiled policy, applied to records. Cheap to clone and share across threads.
@@ -114,17 +117,9 @@ impl std::fmt::Debug for Redactor {
 /// [`builtin::classify_key`] accepts contains one of them (ASCII case-insensitive),
 /// which is what lets a record without any of them skip the walk.
 const KEY_TRIGGERS: &[&str] = &[
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "key",
-    "auth",
-    "cookie",
-    "sess",
-    "credential",
-    "creds",
-    "jwt",
+    "pass", "pwd", "secret", "token", "key", "auth", "cookie", "sess",
+    // `cred` and not `creds`: `classify_key` also accepts a last word `cred`.
+    "cred", "jwt",
 ];
 
 /// The placeholder or pseudonym forms that must never match again.
@@ -335,8 +330,11 @@ impl Policy {
         let (ac, targets) = build_ac(&triggers)?;
         let protected = Regex::new(PROTECTED)
             .map_err(|_| Error::Policy("placeholder pattern does not compile".into()))?;
+        let key_triggers = AhoCorasick::new(KEY_TRIGGERS)
+            .map_err(|_| Error::Policy("key-name automaton could not be built".into()))?;
         Ok(Redactor {
             inner: Arc::new(Inner {
+                key_triggers,
                 name: self.name.clone(),
                 policy_sha256: Digest::of(self.canonical_json().as_bytes()),
                 rules,
@@ -430,6 +428,7 @@ fn build_ac(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
     }
     let ac = AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(&pats)
         .map_err(|_| Error::Policy("keyword automaton could not be built".into()))?;
@@ -467,8 +466,7 @@ impl Redactor {
             return true;
         }
         if let Some(ac) = &i.ac {
-            let lower = line.to_ascii_lowercase();
-            for m in ac.find_overlapping_iter(&lower) {
+            for m in ac.find_overlapping_iter(line) {
                 for (t, spelled) in &i.targets[m.pattern().as_usize()] {
                     if !spelled_at(line, m.start(), spelled) {
                         continue;
@@ -513,13 +511,14 @@ impl Redactor {
                 return true;
             }
             return match std::str::from_utf8(raw) {
-                Ok(key) => self.key_action(key).is_some(),
+                Ok(key) => self
+                    .key_action(key)
+                    .is_some_and(|ka| key_value_may_change(&ka, line, after + 1)),
                 Err(_) => true,
             };
         }
         // A value string: one that may be JSON is walked as structure.
-        let first = line[q0 + 1..q1].iter().find(|b| !b.is_ascii_whitespace());
-        if matches!(first, Some(b'{') | Some(b'[')) {
+        if may_be_json(&line[q0 + 1..q1]) {
             return true;
         }
         let ident = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
@@ -555,6 +554,55 @@ impl Redactor {
             Err(_) => true,
         }
     }
+}
+
+/// Whether the value starting at or after `pos` (a member value under a key
+/// of `ka`'s family) can be changed by the walk because of that key. Mirrors
+/// the walk: numbers, booleans and null under a secret key stay; a string
+/// changes only when it is secret for the family (or may be JSON, or is an
+/// `Authorization` value); objects and arrays are always walked. Value rules
+/// inside the string are covered by the rest of the raw-byte check.
+fn key_value_may_change(ka: &KeyAction, line: &[u8], pos: usize) -> bool {
+    if ka.action == Action::Keep {
+        return false;
+    }
+    let mut at = pos;
+    while line.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
+        at += 1;
+    }
+    match line.get(at) {
+        Some(b'"') => {}
+        Some(b'{') | Some(b'[') | None => return true,
+        // Numbers, booleans and null under a secret key stay as they are.
+        Some(_) => return false,
+    }
+    let Some(end) = unescaped_quote_after(line, at + 1) else {
+        return true;
+    };
+    let raw = &line[at + 1..end];
+    if raw.contains(&b'\\') || ka.kind == KeyKind::Authorization || may_be_json(raw) {
+        return true;
+    }
+    match std::str::from_utf8(raw) {
+        Ok(v) => super::detect::value_is_secret_for(ka.kind, v),
+        Err(_) => true,
+    }
+}
+
+/// Whether a raw JSON string body may hold JSON the walk opens: the walk's
+/// own framing test on the trimmed text when there are no escapes, else
+/// (conservatively) just its first non-blank byte.
+fn may_be_json(raw: &[u8]) -> bool {
+    if !raw.contains(&b'\\') {
+        if let Ok(s) = std::str::from_utf8(raw) {
+            let t = s.trim();
+            return t.len() > 2
+                && ((t.starts_with('{') && t.ends_with('}'))
+                    || (t.starts_with('[') && t.ends_with(']')));
+        }
+    }
+    let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+    matches!(first, Some(b'{') | Some(b'['))
 }
 
 /// The unescaped `"` before `pos` (the opening quote of the string `pos` is in).

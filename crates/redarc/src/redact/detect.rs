@@ -20,8 +20,7 @@ impl Redactor {
         let inner = &*self.inner;
         let mut candidates: Vec<usize> = Vec::new();
         if let Some(ac) = &inner.ac {
-            let lower = text.to_ascii_lowercase();
-            for m in ac.find_overlapping_iter(&lower) {
+            for m in ac.find_overlapping_iter(text) {
                 for (t, spelled) in &inner.targets[m.pattern().as_usize()] {
                     if !super::compiled::spelled_at(text.as_bytes(), m.start(), spelled) {
                         continue;
