@@ -28,14 +28,14 @@ enum Fate {
 }
 
 /// The key context a value is walked under.
-#[derive(Debug, Clone)]
-enum Under {
+#[derive(Debug, Clone, Copy)]
+enum Under<'r> {
     /// Not under a secret key.
     Nothing,
     /// Directly under a secret key.
-    Key(KeyAction),
+    Key(&'r KeyAction),
     /// Somewhere inside an object or array held by a secret key.
-    Container(KeyAction),
+    Container(&'r KeyAction),
 }
 
 /// Per-record walk state.
@@ -170,7 +170,7 @@ impl Redactor {
     }
 
     /// The key family or custom key name `key` belongs to, if enabled.
-    pub(crate) fn key_action(&self, key: &str) -> Option<KeyAction> {
+    pub(crate) fn key_action(&self, key: &str) -> Option<&KeyAction> {
         let inner = &*self.inner;
         if inner.custom_keys.is_empty() && !maybe_key_family(inner, key) {
             return None;
@@ -178,7 +178,7 @@ impl Redactor {
         if !inner.custom_keys.is_empty() {
             let norm = builtin::key_words(key).concat();
             if let Some((_, ka)) = inner.custom_keys.iter().find(|(n, _)| *n == norm) {
-                return Some(ka.clone());
+                return Some(ka);
             }
         }
         let kind = builtin::classify_key(key)?;
@@ -186,7 +186,7 @@ impl Redactor {
             .key_families
             .iter()
             .find(|(k, _)| *k == kind)
-            .and_then(|(_, a)| a.clone())
+            .and_then(|(_, a)| a.as_ref())
     }
 
     fn path_rule(&self, entity: &str, path: &str) -> Option<&CompiledPath> {
@@ -203,7 +203,7 @@ impl Redactor {
             .any(|p| p.path == path && p.entity.as_deref().is_none_or(|e| e == entity))
     }
 
-    fn walk(&self, v: &mut Node, cx: &mut Cx<'_>, under: Under) -> Fate {
+    fn walk(&self, v: &mut Node, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
         if !self.inner.allow_paths.is_empty() && self.path_allowed(cx.entity, &cx.path) {
             return Fate::Stay;
         }
@@ -221,9 +221,9 @@ impl Redactor {
                     push_key(&mut cx.path, k);
                     let child_under = match self.key_action(k) {
                         Some(ka) => Under::Key(ka),
-                        None => match &under {
+                        None => match under {
                             Under::Key(ka) | Under::Container(ka) if !is_meta_key(k) => {
-                                Under::Container(ka.clone())
+                                Under::Container(ka)
                             }
                             _ => Under::Nothing,
                         },
@@ -247,7 +247,7 @@ impl Redactor {
                 };
                 let mut fates = Vec::with_capacity(items.len());
                 for item in items.iter_mut() {
-                    fates.push(self.walk(item, cx, under.clone()));
+                    fates.push(self.walk(item, cx, under));
                 }
                 cx.path.truncate(keep_len);
                 if fates.contains(&Fate::Remove) {
@@ -256,12 +256,12 @@ impl Redactor {
                 }
                 Fate::Stay
             }
-            Node::String(s) => self.walk_string(v_string(s), cx, &under),
+            Node::String(s) => self.walk_string(v_string(s), cx, under),
             Node::Number(_) | Node::Bool(_) | Node::Null => Fate::Stay,
         }
     }
 
-    fn walk_string(&self, s: &mut String, cx: &mut Cx<'_>, under: &Under) -> Fate {
+    fn walk_string(&self, s: &mut String, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
         // Strings that are JSON themselves are walked as structure.
         if cx.nested < MAX_NESTED_JSON {
             let t = s.trim();
@@ -272,7 +272,7 @@ impl Redactor {
                     let before = cx.changed;
                     cx.changed = false;
                     cx.nested += 1;
-                    let fate = self.walk(&mut inner, cx, under.clone());
+                    let fate = self.walk(&mut inner, cx, under);
                     cx.nested -= 1;
                     if fate == Fate::Remove {
                         inner = Node::Null;
