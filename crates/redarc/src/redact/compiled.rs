@@ -399,7 +399,8 @@ fn last_path_key(path: &str) -> Option<String> {
 
 /// What one literal leads to, with the exact spelling a case-carrying
 /// literal must also have in the original text.
-pub(crate) type Hit = (Target, Option<Box<[u8]>>);
+/// The middle field is the literal's length (the hit's end is start + it).
+pub(crate) type Hit = (Target, usize, Option<Box<[u8]>>);
 
 type Automaton = (Option<AhoCorasick>, Vec<Vec<Hit>>);
 
@@ -415,20 +416,39 @@ fn build_ac(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
         }
         let norm = lit.to_ascii_lowercase();
         let spelled = exact.then(|| lit.as_bytes().to_vec().into_boxed_slice());
+        let len = norm.len();
         match pats.iter().position(|p| *p == norm) {
-            Some(i) => targets[i].push((*t, spelled)),
+            Some(i) => targets[i].push((*t, len, spelled)),
             None => {
                 pats.push(norm);
-                targets.push(vec![(*t, spelled)]);
+                targets.push(vec![(*t, len, spelled)]);
             }
         }
     }
     if pats.is_empty() {
         return Ok((None, targets));
     }
+    // The search reports only the longest literal at each start (see
+    // `Redactor::trigger_hits`), so each literal also carries the targets of
+    // every literal that is a prefix of it: those start at the same place.
+    let closed: Vec<Vec<Hit>> = pats
+        .iter()
+        .map(|p| {
+            pats.iter()
+                .zip(&targets)
+                .filter(|(q, _)| p.starts_with(q.as_str()))
+                .flat_map(|(_, t)| t.iter().cloned())
+                .collect()
+        })
+        .collect();
+    let targets = closed;
+    // Leftmost-longest without a prefilter: the literals are too many and
+    // too short for one to help, and this DFA loop is faster than the
+    // overlapping one.
     let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
+        .match_kind(MatchKind::LeftmostLongest)
         .ascii_case_insensitive(true)
+        .prefilter(false)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(&pats)
         .map_err(|_| Error::Policy("keyword automaton could not be built".into()))?;
@@ -458,6 +478,35 @@ impl Redactor {
         self.inner.pseudonym.as_ref().map(PseudonymKey::id)
     }
 
+    /// Calls `f` with the start and the targets of every place in `text`
+    /// where a trigger literal starts (ASCII case-insensitive), in order,
+    /// until `f` returns `true`; returns whether it did.
+    ///
+    /// Every start is found: after a match at `s` the search resumes at
+    /// `s + 1`, and the longest literal at a start carries the targets of
+    /// all shorter literals there (they are its prefixes).
+    pub(crate) fn trigger_hits(
+        &self,
+        text: &[u8],
+        mut f: impl FnMut(usize, &[Hit]) -> bool,
+    ) -> bool {
+        let Some(ac) = &self.inner.ac else {
+            return false;
+        };
+        let mut at = 0;
+        while at < text.len() {
+            let input = aho_corasick::Input::new(text).range(at..);
+            let Some(m) = ac.find(input) else {
+                break;
+            };
+            if f(m.start(), &self.inner.targets[m.pattern().as_usize()]) {
+                return true;
+            }
+            at = m.start() + 1;
+        }
+        false
+    }
+
     /// Whether `line` could hold anything this policy changes. Sound: a
     /// `false` means no rule can match, so the line may be copied as is.
     pub(crate) fn needs_walk(&self, line: &[u8]) -> bool {
@@ -465,24 +514,20 @@ impl Redactor {
         if i.always_walk {
             return true;
         }
-        if let Some(ac) = &i.ac {
-            for m in ac.find_overlapping_iter(line) {
-                for (t, spelled) in &i.targets[m.pattern().as_usize()] {
-                    if !spelled_at(line, m.start(), spelled) {
-                        continue;
-                    }
-                    let matters = match t {
+        let hit = self.trigger_hits(line, |start, hits| {
+            hits.iter().any(|(t, lit, spelled)| {
+                spelled_at(line, start, spelled)
+                    && match t {
                         // Vendor prefixes and path keys: any hit counts.
                         Target::Rule(_) => true,
                         Target::KeyShaped(_) | Target::Structure => {
-                            self.key_hit_matters(line, m.start(), m.end())
+                            self.key_hit_matters(line, start, start + *lit)
                         }
-                    };
-                    if matters {
-                        return true;
                     }
-                }
-            }
+            })
+        });
+        if hit {
+            return true;
         }
         if !i.userinfo_rules.is_empty() && super::detect::has_url_userinfo(line) {
             return true;

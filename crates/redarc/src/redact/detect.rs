@@ -19,18 +19,17 @@ impl Redactor {
     pub(crate) fn find_spans(&self, text: &str) -> Vec<Span> {
         let inner = &*self.inner;
         let mut candidates: Vec<usize> = Vec::new();
-        if let Some(ac) = &inner.ac {
-            for m in ac.find_overlapping_iter(text) {
-                for (t, spelled) in &inner.targets[m.pattern().as_usize()] {
-                    if !super::compiled::spelled_at(text.as_bytes(), m.start(), spelled) {
-                        continue;
-                    }
-                    if let Target::Rule(i) | Target::KeyShaped(i) = t {
-                        candidates.push(*i);
-                    }
+        self.trigger_hits(text.as_bytes(), |start, hits| {
+            for (t, _, spelled) in hits {
+                if !super::compiled::spelled_at(text.as_bytes(), start, spelled) {
+                    continue;
+                }
+                if let Target::Rule(i) | Target::KeyShaped(i) = t {
+                    candidates.push(*i);
                 }
             }
-        }
+            false
+        });
         if !inner.userinfo_rules.is_empty() && has_url_userinfo(text.as_bytes()) {
             candidates.extend_from_slice(&inner.userinfo_rules);
         }
