@@ -436,7 +436,9 @@ fn iban(v: &str) -> bool {
 /// `://` followed by `@` before the first `/`, quote, space or end: a URL
 /// with userinfo. Sound for the prefilter because userinfo cannot hold those.
 pub(crate) fn has_url_userinfo(hay: &[u8]) -> bool {
-    memchr::memmem::find_iter(hay, b"://").any(|p| {
+    static SCHEME_SEP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+    SCHEME_SEP.find_iter(hay).any(|p| {
         for &b in &hay[p + 3..] {
             match b {
                 b'@' => return true,
