@@ -537,6 +537,49 @@ mod tests {
     }
 
     #[test]
+    fn key_family_pre_check_keeps_every_family_example() {
+        let r = default();
+        for rule in builtin::KEY_RULES {
+            for key in rule.positive {
+                assert!(
+                    maybe_key_family(&r.inner, key) && r.key_action(key).is_some(),
+                    "{key:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn raw_pre_check_follows_the_member_value() {
+        let r = default();
+        // Skipped: nothing under the secret key can change.
+        for line in [
+            r#"{"session_id":"3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b","n":1}"#,
+            r#"{"api_token":12345,"refresh_token":null,"jwt":false}"#,
+            r#"{"title":"[CRITICAL] auth-service down"}"#,
+        ] {
+            assert!(!r.needs_walk(line.as_bytes()), "{line}");
+            assert_eq!(run(&r, "e", line).0, line);
+        }
+        // Walked: the value is secret, a container, escaped or maybe JSON.
+        for line in [
+            r#"{"db_cred":"hunter2-secret"}"#,
+            r#"{"session_id":"opaqueSessionValue0123456789"}"#,
+            r#"{"api_token":{"v":"x"}}"#,
+            r#"{"api_token":"ab\u0063def"}"#,
+            r#"{"api_token":"[\"abcdef\"]"}"#,
+            r#"{"note":" {\"password\":\"x\"} "}"#,
+            r#"{"Authorization":"Bearer abc"}"#,
+        ] {
+            assert!(r.needs_walk(line.as_bytes()), "{line}");
+        }
+        assert_eq!(
+            run(&r, "e", r#"{"db_cred":"hunter2-secret"}"#).0,
+            r#"{"db_cred":"[REDACTED:credentials-field]"}"#
+        );
+    }
+
+    #[test]
     fn key_names_redact_whatever_the_value_looks_like() {
         let (out, report) = run(
             &default(),

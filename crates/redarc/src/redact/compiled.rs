@@ -558,7 +558,7 @@ impl Redactor {
             return match std::str::from_utf8(raw) {
                 Ok(key) => self
                     .key_action(key)
-                    .is_some_and(|ka| key_value_may_change(&ka, line, after + 1)),
+                    .is_some_and(|ka| key_value_may_change(ka, line, after + 1)),
                 Err(_) => true,
             };
         }
