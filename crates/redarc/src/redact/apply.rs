@@ -28,14 +28,14 @@ enum Fate {
 }
 
 /// The key context a value is walked under.
-#[derive(Debug, Clone)]
-enum Under {
+#[derive(Debug, Clone, Copy)]
+enum Under<'r> {
     /// Not under a secret key.
     Nothing,
     /// Directly under a secret key.
-    Key(KeyAction),
+    Key(&'r KeyAction),
     /// Somewhere inside an object or array held by a secret key.
-    Container(KeyAction),
+    Container(&'r KeyAction),
 }
 
 /// Per-record walk state.
@@ -170,12 +170,15 @@ impl Redactor {
     }
 
     /// The key family or custom key name `key` belongs to, if enabled.
-    pub(crate) fn key_action(&self, key: &str) -> Option<KeyAction> {
+    pub(crate) fn key_action(&self, key: &str) -> Option<&KeyAction> {
         let inner = &*self.inner;
+        if inner.custom_keys.is_empty() && !maybe_key_family(inner, key) {
+            return None;
+        }
         if !inner.custom_keys.is_empty() {
             let norm = builtin::key_words(key).concat();
             if let Some((_, ka)) = inner.custom_keys.iter().find(|(n, _)| *n == norm) {
-                return Some(ka.clone());
+                return Some(ka);
             }
         }
         let kind = builtin::classify_key(key)?;
@@ -183,7 +186,7 @@ impl Redactor {
             .key_families
             .iter()
             .find(|(k, _)| *k == kind)
-            .and_then(|(_, a)| a.clone())
+            .and_then(|(_, a)| a.as_ref())
     }
 
     fn path_rule(&self, entity: &str, path: &str) -> Option<&CompiledPath> {
@@ -200,7 +203,7 @@ impl Redactor {
             .any(|p| p.path == path && p.entity.as_deref().is_none_or(|e| e == entity))
     }
 
-    fn walk(&self, v: &mut Node, cx: &mut Cx<'_>, under: Under) -> Fate {
+    fn walk(&self, v: &mut Node, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
         if !self.inner.allow_paths.is_empty() && self.path_allowed(cx.entity, &cx.path) {
             return Fate::Stay;
         }
@@ -218,9 +221,9 @@ impl Redactor {
                     push_key(&mut cx.path, k);
                     let child_under = match self.key_action(k) {
                         Some(ka) => Under::Key(ka),
-                        None => match &under {
+                        None => match under {
                             Under::Key(ka) | Under::Container(ka) if !is_meta_key(k) => {
-                                Under::Container(ka.clone())
+                                Under::Container(ka)
                             }
                             _ => Under::Nothing,
                         },
@@ -244,7 +247,7 @@ impl Redactor {
                 };
                 let mut fates = Vec::with_capacity(items.len());
                 for item in items.iter_mut() {
-                    fates.push(self.walk(item, cx, under.clone()));
+                    fates.push(self.walk(item, cx, under));
                 }
                 cx.path.truncate(keep_len);
                 if fates.contains(&Fate::Remove) {
@@ -253,12 +256,12 @@ impl Redactor {
                 }
                 Fate::Stay
             }
-            Node::String(s) => self.walk_string(v_string(s), cx, &under),
+            Node::String(s) => self.walk_string(v_string(s), cx, under),
             Node::Number(_) | Node::Bool(_) | Node::Null => Fate::Stay,
         }
     }
 
-    fn walk_string(&self, s: &mut String, cx: &mut Cx<'_>, under: &Under) -> Fate {
+    fn walk_string(&self, s: &mut String, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
         // Strings that are JSON themselves are walked as structure.
         if cx.nested < MAX_NESTED_JSON {
             let t = s.trim();
@@ -269,7 +272,7 @@ impl Redactor {
                     let before = cx.changed;
                     cx.changed = false;
                     cx.nested += 1;
-                    let fate = self.walk(&mut inner, cx, under.clone());
+                    let fate = self.walk(&mut inner, cx, under);
                     cx.nested -= 1;
                     if fate == Fate::Remove {
                         inner = Node::Null;
@@ -440,6 +443,23 @@ impl Redactor {
     }
 }
 
+/// Cheap pre-check for [`builtin::classify_key`]: every key it accepts has
+/// one of the key triggers in its lowercased alphanumerics (the words it
+/// joins), so a key without any is no family; checked without allocating.
+fn maybe_key_family(inner: &super::compiled::Inner, key: &str) -> bool {
+    let mut norm = [0u8; 64];
+    let mut n = 0;
+    for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
+        let Some(slot) = norm.get_mut(n) else {
+            // Too long for the buffer: let the full check decide.
+            return true;
+        };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
+    inner.key_triggers.is_match(&norm[..n])
+}
+
 /// Identity helper that keeps the borrow checker happy when matching on
 /// `&mut Node` and handing the inner `String` on.
 fn v_string(s: &mut String) -> &mut String {
@@ -514,6 +534,49 @@ mod tests {
         let line =
             r#"{ "input_tokens": 12, "session_id": "3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b" }"#;
         assert_eq!(run(&default(), "llm_usage", line).0, line);
+    }
+
+    #[test]
+    fn key_family_pre_check_keeps_every_family_example() {
+        let r = default();
+        for rule in builtin::KEY_RULES {
+            for key in rule.positive {
+                assert!(
+                    maybe_key_family(&r.inner, key) && r.key_action(key).is_some(),
+                    "{key:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn raw_pre_check_follows_the_member_value() {
+        let r = default();
+        // Skipped: nothing under the secret key can change.
+        for line in [
+            r#"{"session_id":"3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b","n":1}"#,
+            r#"{"api_token":12345,"refresh_token":null,"jwt":false}"#,
+            r#"{"title":"[CRITICAL] auth-service down"}"#,
+        ] {
+            assert!(!r.needs_walk(line.as_bytes()), "{line}");
+            assert_eq!(run(&r, "e", line).0, line);
+        }
+        // Walked: the value is secret, a container, escaped or maybe JSON.
+        for line in [
+            r#"{"db_cred":"hunter2-secret"}"#,
+            r#"{"session_id":"opaqueSessionValue0123456789"}"#,
+            r#"{"api_token":{"v":"x"}}"#,
+            r#"{"api_token":"ab\u0063def"}"#,
+            r#"{"api_token":"[\"abcdef\"]"}"#,
+            r#"{"note":" {\"password\":\"x\"} "}"#,
+            r#"{"Authorization":"Bearer abc"}"#,
+        ] {
+            assert!(r.needs_walk(line.as_bytes()), "{line}");
+        }
+        assert_eq!(
+            run(&r, "e", r#"{"db_cred":"hunter2-secret"}"#).0,
+            r#"{"db_cred":"[REDACTED:credentials-field]"}"#
+        );
     }
 
     #[test]

@@ -791,8 +791,10 @@ pub(crate) static KEY_RULES: &[KeyRule] = &[
 pub(crate) fn key_words(key: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
-    let chars: Vec<char> = key.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
+    // Bytes, not chars: only ASCII alphanumerics make words, and every byte
+    // of a non-ASCII character is a separator just as the character is.
+    let bytes = key.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
         if !c.is_ascii_alphanumeric() {
             if !cur.is_empty() {
                 words.push(std::mem::take(&mut cur));
@@ -800,8 +802,8 @@ pub(crate) fn key_words(key: &str) -> Vec<String> {
             continue;
         }
         if c.is_ascii_uppercase() && !cur.is_empty() {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let prev = bytes[i - 1];
+            let next_lower = bytes.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             // fooBar → foo|bar; HTTPServer → http|server; FOO_BAR stays whole.
             if prev.is_ascii_lowercase()
                 || prev.is_ascii_digit()
@@ -810,7 +812,7 @@ pub(crate) fn key_words(key: &str) -> Vec<String> {
                 words.push(std::mem::take(&mut cur));
             }
         }
-        cur.push(c.to_ascii_lowercase());
+        cur.push(char::from(c.to_ascii_lowercase()));
     }
     if !cur.is_empty() {
         words.push(cur);

@@ -56,8 +56,8 @@ pub(crate) struct Inner {
     pub(crate) name: String,
     pub(crate) policy_sha256: Digest,
     pub(crate) rules: Vec<CompiledRule>,
-    /// One automaton over every trigger literal, lowercased; it runs on an
-    /// ASCII-lowercased copy of the text (one pass instead of two).
+    /// One ASCII case-insensitive automaton over every trigger literal; it
+    /// runs on the text as is (no lowercased copy).
     pub(crate) ac: Option<AhoCorasick>,
     /// Per pattern: what a hit leads to, with the exact spelling the hit
     /// must also have in the original text for case-carrying literals.
@@ -76,6 +76,9 @@ pub(crate) struct Inner {
     pub(crate) allow_values: Vec<Regex>,
     pub(crate) pseudonym: Option<PseudonymKey>,
     pub(crate) protected: Regex,
+    /// [`KEY_TRIGGERS`], ASCII case-insensitive: a key whose alphanumerics
+    /// hold none of them is no built-in key family.
+    pub(crate) key_triggers: AhoCorasick,
 }
 
 /// A compiled policy, applied to records. Cheap to clone and share across threads.
@@ -114,17 +117,9 @@ impl std::fmt::Debug for Redactor {
 /// [`builtin::classify_key`] accepts contains one of them (ASCII case-insensitive),
 /// which is what lets a record without any of them skip the walk.
 const KEY_TRIGGERS: &[&str] = &[
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "key",
-    "auth",
-    "cookie",
-    "sess",
-    "credential",
-    "creds",
-    "jwt",
+    "pass", "pwd", "secret", "token", "key", "auth", "cookie", "sess",
+    // `cred` and not `creds`: `classify_key` also accepts a last word `cred`.
+    "cred", "jwt",
 ];
 
 /// The placeholder or pseudonym forms that must never match again.
@@ -335,8 +330,11 @@ impl Policy {
         let (ac, targets) = build_ac(&triggers)?;
         let protected = Regex::new(PROTECTED)
             .map_err(|_| Error::Policy("placeholder pattern does not compile".into()))?;
+        let key_triggers = AhoCorasick::new(KEY_TRIGGERS)
+            .map_err(|_| Error::Policy("key-name automaton could not be built".into()))?;
         Ok(Redactor {
             inner: Arc::new(Inner {
+                key_triggers,
                 name: self.name.clone(),
                 policy_sha256: Digest::of(self.canonical_json().as_bytes()),
                 rules,
@@ -401,7 +399,8 @@ fn last_path_key(path: &str) -> Option<String> {
 
 /// What one literal leads to, with the exact spelling a case-carrying
 /// literal must also have in the original text.
-pub(crate) type Hit = (Target, Option<Box<[u8]>>);
+/// The middle field is the literal's length (the hit's end is start + it).
+pub(crate) type Hit = (Target, usize, Option<Box<[u8]>>);
 
 type Automaton = (Option<AhoCorasick>, Vec<Vec<Hit>>);
 
@@ -417,19 +416,39 @@ fn build_ac(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
         }
         let norm = lit.to_ascii_lowercase();
         let spelled = exact.then(|| lit.as_bytes().to_vec().into_boxed_slice());
+        let len = norm.len();
         match pats.iter().position(|p| *p == norm) {
-            Some(i) => targets[i].push((*t, spelled)),
+            Some(i) => targets[i].push((*t, len, spelled)),
             None => {
                 pats.push(norm);
-                targets.push(vec![(*t, spelled)]);
+                targets.push(vec![(*t, len, spelled)]);
             }
         }
     }
     if pats.is_empty() {
         return Ok((None, targets));
     }
+    // The search reports only the longest literal at each start (see
+    // `Redactor::trigger_hits`), so each literal also carries the targets of
+    // every literal that is a prefix of it: those start at the same place.
+    let closed: Vec<Vec<Hit>> = pats
+        .iter()
+        .map(|p| {
+            pats.iter()
+                .zip(&targets)
+                .filter(|(q, _)| p.starts_with(q.as_str()))
+                .flat_map(|(_, t)| t.iter().cloned())
+                .collect()
+        })
+        .collect();
+    let targets = closed;
+    // Leftmost-longest without a prefilter: the literals are too many and
+    // too short for one to help, and this DFA loop is faster than the
+    // overlapping one.
     let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
+        .match_kind(MatchKind::LeftmostLongest)
+        .ascii_case_insensitive(true)
+        .prefilter(false)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(&pats)
         .map_err(|_| Error::Policy("keyword automaton could not be built".into()))?;
@@ -459,6 +478,35 @@ impl Redactor {
         self.inner.pseudonym.as_ref().map(PseudonymKey::id)
     }
 
+    /// Calls `f` with the start and the targets of every place in `text`
+    /// where a trigger literal starts (ASCII case-insensitive), in order,
+    /// until `f` returns `true`; returns whether it did.
+    ///
+    /// Every start is found: after a match at `s` the search resumes at
+    /// `s + 1`, and the longest literal at a start carries the targets of
+    /// all shorter literals there (they are its prefixes).
+    pub(crate) fn trigger_hits(
+        &self,
+        text: &[u8],
+        mut f: impl FnMut(usize, &[Hit]) -> bool,
+    ) -> bool {
+        let Some(ac) = &self.inner.ac else {
+            return false;
+        };
+        let mut at = 0;
+        while at < text.len() {
+            let input = aho_corasick::Input::new(text).range(at..);
+            let Some(m) = ac.find(input) else {
+                break;
+            };
+            if f(m.start(), &self.inner.targets[m.pattern().as_usize()]) {
+                return true;
+            }
+            at = m.start() + 1;
+        }
+        false
+    }
+
     /// Whether `line` could hold anything this policy changes. Sound: a
     /// `false` means no rule can match, so the line may be copied as is.
     pub(crate) fn needs_walk(&self, line: &[u8]) -> bool {
@@ -466,25 +514,20 @@ impl Redactor {
         if i.always_walk {
             return true;
         }
-        if let Some(ac) = &i.ac {
-            let lower = line.to_ascii_lowercase();
-            for m in ac.find_overlapping_iter(&lower) {
-                for (t, spelled) in &i.targets[m.pattern().as_usize()] {
-                    if !spelled_at(line, m.start(), spelled) {
-                        continue;
-                    }
-                    let matters = match t {
+        let hit = self.trigger_hits(line, |start, hits| {
+            hits.iter().any(|(t, lit, spelled)| {
+                spelled_at(line, start, spelled)
+                    && match t {
                         // Vendor prefixes and path keys: any hit counts.
                         Target::Rule(_) => true,
                         Target::KeyShaped(_) | Target::Structure => {
-                            self.key_hit_matters(line, m.start(), m.end())
+                            self.key_hit_matters(line, start, start + *lit)
                         }
-                    };
-                    if matters {
-                        return true;
                     }
-                }
-            }
+            })
+        });
+        if hit {
+            return true;
         }
         if !i.userinfo_rules.is_empty() && super::detect::has_url_userinfo(line) {
             return true;
@@ -513,13 +556,14 @@ impl Redactor {
                 return true;
             }
             return match std::str::from_utf8(raw) {
-                Ok(key) => self.key_action(key).is_some(),
+                Ok(key) => self
+                    .key_action(key)
+                    .is_some_and(|ka| key_value_may_change(ka, line, after + 1)),
                 Err(_) => true,
             };
         }
         // A value string: one that may be JSON is walked as structure.
-        let first = line[q0 + 1..q1].iter().find(|b| !b.is_ascii_whitespace());
-        if matches!(first, Some(b'{') | Some(b'[')) {
+        if may_be_json(&line[q0 + 1..q1]) {
             return true;
         }
         let ident = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
@@ -555,6 +599,55 @@ impl Redactor {
             Err(_) => true,
         }
     }
+}
+
+/// Whether the value starting at or after `pos` (a member value under a key
+/// of `ka`'s family) can be changed by the walk because of that key. Mirrors
+/// the walk: numbers, booleans and null under a secret key stay; a string
+/// changes only when it is secret for the family (or may be JSON, or is an
+/// `Authorization` value); objects and arrays are always walked. Value rules
+/// inside the string are covered by the rest of the raw-byte check.
+fn key_value_may_change(ka: &KeyAction, line: &[u8], pos: usize) -> bool {
+    if ka.action == Action::Keep {
+        return false;
+    }
+    let mut at = pos;
+    while line.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
+        at += 1;
+    }
+    match line.get(at) {
+        Some(b'"') => {}
+        Some(b'{') | Some(b'[') | None => return true,
+        // Numbers, booleans and null under a secret key stay as they are.
+        Some(_) => return false,
+    }
+    let Some(end) = unescaped_quote_after(line, at + 1) else {
+        return true;
+    };
+    let raw = &line[at + 1..end];
+    if raw.contains(&b'\\') || ka.kind == KeyKind::Authorization || may_be_json(raw) {
+        return true;
+    }
+    match std::str::from_utf8(raw) {
+        Ok(v) => super::detect::value_is_secret_for(ka.kind, v),
+        Err(_) => true,
+    }
+}
+
+/// Whether a raw JSON string body may hold JSON the walk opens: the walk's
+/// own framing test on the trimmed text when there are no escapes, else
+/// (conservatively) just its first non-blank byte.
+fn may_be_json(raw: &[u8]) -> bool {
+    if !raw.contains(&b'\\') {
+        if let Ok(s) = std::str::from_utf8(raw) {
+            let t = s.trim();
+            return t.len() > 2
+                && ((t.starts_with('{') && t.ends_with('}'))
+                    || (t.starts_with('[') && t.ends_with(']')));
+        }
+    }
+    let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+    matches!(first, Some(b'{') | Some(b'['))
 }
 
 /// The unescaped `"` before `pos` (the opening quote of the string `pos` is in).

@@ -19,19 +19,17 @@ impl Redactor {
     pub(crate) fn find_spans(&self, text: &str) -> Vec<Span> {
         let inner = &*self.inner;
         let mut candidates: Vec<usize> = Vec::new();
-        if let Some(ac) = &inner.ac {
-            let lower = text.to_ascii_lowercase();
-            for m in ac.find_overlapping_iter(&lower) {
-                for (t, spelled) in &inner.targets[m.pattern().as_usize()] {
-                    if !super::compiled::spelled_at(text.as_bytes(), m.start(), spelled) {
-                        continue;
-                    }
-                    if let Target::Rule(i) | Target::KeyShaped(i) = t {
-                        candidates.push(*i);
-                    }
+        self.trigger_hits(text.as_bytes(), |start, hits| {
+            for (t, _, spelled) in hits {
+                if !super::compiled::spelled_at(text.as_bytes(), start, spelled) {
+                    continue;
+                }
+                if let Target::Rule(i) | Target::KeyShaped(i) = t {
+                    candidates.push(*i);
                 }
             }
-        }
+            false
+        });
         if !inner.userinfo_rules.is_empty() && has_url_userinfo(text.as_bytes()) {
             candidates.extend_from_slice(&inner.userinfo_rules);
         }
@@ -438,7 +436,9 @@ fn iban(v: &str) -> bool {
 /// `://` followed by `@` before the first `/`, quote, space or end: a URL
 /// with userinfo. Sound for the prefilter because userinfo cannot hold those.
 pub(crate) fn has_url_userinfo(hay: &[u8]) -> bool {
-    memchr::memmem::find_iter(hay, b"://").any(|p| {
+    static SCHEME_SEP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+    SCHEME_SEP.find_iter(hay).any(|p| {
         for &b in &hay[p + 3..] {
             match b {
                 b'@' => return true,
