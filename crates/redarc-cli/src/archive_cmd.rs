@@ -4,11 +4,14 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use redarc::format::Manifest;
-use redarc::{Error, ExportOptions, ExportWriter, Policy, ReadLimits};
+use redarc::format::{Entity, Manifest};
+use redarc::{Error, ExportOptions, ExportWriter, Policy, ReadLimits, VerifyReport};
+use serde::Serialize;
 use sha2_shim::Sha256Writer;
 
 use crate::keys::{IdentityArgs, RecipientArgs};
+use crate::output::{print_json, OutputFormat, Paint};
+use crate::progress::{Progress, Tracked};
 
 /// Arguments of `redarc pack`.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,6 +67,9 @@ pub(crate) struct PackArgs {
     /// Extra zstd worker threads (0: compression runs on the writer thread).
     #[arg(long, default_value_t = 0)]
     pub(crate) threads: u32,
+    /// Summary format: text on standard error, or one JSON document on standard output.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
 }
 
 impl PackArgs {
@@ -87,6 +93,7 @@ impl PackArgs {
             part_size: redarc::DEFAULT_PART_SIZE,
             level: 3,
             threads: 0,
+            format: OutputFormat::Text,
         }
     }
 }
@@ -112,6 +119,21 @@ pub(crate) fn pack(args: &PackArgs) -> redarc::Result<i32> {
     };
     let packed = pack_dir(args)?;
     let m = &packed.manifest;
+    if args.format == OutputFormat::Json {
+        print_json(&PackDoc {
+            archive: args.output.display().to_string(),
+            archive_bytes: packed.archive_bytes,
+            transport_sha256: format!("sha256:{}", packed.transport_sha256),
+            checksum_file: packed.sidecar.display().to_string(),
+            summary: ArchiveSummary::of(m),
+            omitted: &m.omitted,
+            redaction: m.redaction.as_ref().map(|r| RedactionTotal {
+                policy: &r.policy,
+                total: r.total,
+            }),
+        })?;
+        return Ok(0);
+    }
     eprintln!(
         "packed {} entities, {} records, {} bytes of JSONL into {} ({} bytes)",
         m.entities.len(),
@@ -132,6 +154,74 @@ pub(crate) struct Packed {
     pub(crate) manifest: Manifest,
     pub(crate) archive_bytes: u64,
     pub(crate) transport_sha256: String,
+    /// `ARCHIVE.sha256`, the transport checksum in `sha256sum` format.
+    pub(crate) sidecar: PathBuf,
+}
+
+/// `pack --format json`.
+#[derive(Serialize)]
+struct PackDoc<'a> {
+    archive: String,
+    archive_bytes: u64,
+    transport_sha256: String,
+    checksum_file: String,
+    #[serde(flatten)]
+    summary: ArchiveSummary<'a>,
+    omitted: &'a [redarc::format::Omission],
+    redaction: Option<RedactionTotal<'a>>,
+}
+
+/// What the manifest says, in the fields every JSON report shares.
+#[derive(Serialize)]
+pub(crate) struct ArchiveSummary<'a> {
+    pub(crate) format_version: String,
+    pub(crate) generated_at: String,
+    pub(crate) environment: &'a str,
+    pub(crate) source_version: Option<&'a str>,
+    pub(crate) records: u64,
+    pub(crate) bytes: u64,
+    pub(crate) entities: Vec<EntitySummary<'a>>,
+}
+
+impl<'a> ArchiveSummary<'a> {
+    pub(crate) fn of(m: &'a Manifest) -> ArchiveSummary<'a> {
+        ArchiveSummary {
+            format_version: m.format_version.to_string(),
+            generated_at: m.generated_at.to_string(),
+            environment: &m.environment,
+            source_version: m.source_version.as_deref(),
+            records: m.total_records(),
+            bytes: m.entities.iter().map(|e| e.bytes).sum(),
+            entities: m.entities.iter().map(EntitySummary::of).collect(),
+        }
+    }
+}
+
+/// One entity: name and counts.
+#[derive(Serialize)]
+pub(crate) struct EntitySummary<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) records: u64,
+    pub(crate) bytes: u64,
+    pub(crate) parts: usize,
+}
+
+impl<'a> EntitySummary<'a> {
+    fn of(e: &'a Entity) -> EntitySummary<'a> {
+        EntitySummary {
+            name: &e.name,
+            records: e.records,
+            bytes: e.bytes,
+            parts: e.parts.len(),
+        }
+    }
+}
+
+/// Policy name and number of values changed (the per-rule counts are in the manifest).
+#[derive(Serialize)]
+pub(crate) struct RedactionTotal<'a> {
+    pub(crate) policy: &'a str,
+    pub(crate) total: u64,
 }
 
 /// The entity files of an export directory: `<entity>.jsonl`, sorted by name.
@@ -220,11 +310,17 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     let sink = Sha256Writer::new(std::io::BufWriter::with_capacity(1 << 20, file));
     let mut export = ExportWriter::new_pipelined(sink, &recipients, opts)?;
     let mut line = Vec::with_capacity(64 * 1024);
+    // Progress is the input consumed: redaction and compression keep pace with it.
+    let input_bytes = files
+        .iter()
+        .filter_map(|(_, p)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = Progress::bytes(input_bytes, "pack");
     for (name, path) in &files {
-        let mut reader = BufReader::with_capacity(
-            1 << 20,
-            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?,
-        );
+        let file =
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let mut reader = BufReader::with_capacity(1 << 20, progress.track(file));
         let mut entity = export.entity(name)?;
         loop {
             line.clear();
@@ -248,6 +344,7 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
         }
         entity.finish()?;
     }
+    progress.label("finish");
     let (manifest, sink) = export.finish_into_inner()?;
     let (buffered, digest, bytes) = sink.finish();
     let file = buffered
@@ -270,10 +367,12 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     std::fs::write(&sidecar, format!("{digest}  {file_name}\n"))
         .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
     sync_dir(&out_dir);
+    progress.finish();
     Ok(Packed {
         manifest,
         archive_bytes: bytes,
         transport_sha256: digest,
+        sidecar,
     })
 }
 
@@ -324,39 +423,67 @@ pub(crate) struct VerifyArgs {
     pub(crate) archive: PathBuf,
     #[command(flatten)]
     pub(crate) identity: IdentityArgs,
-    /// Output format.
+    /// Output format (json: one document, also when the archive fails a check).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) format: OutputFormat,
 }
 
-/// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum OutputFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON document.
-    Json,
+/// Opens an archive for reading with a progress bar over its encrypted bytes.
+fn open(path: &Path, label: &'static str) -> redarc::Result<(Progress, BufReader<Tracked<File>>)> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = Progress::bytes(len, label);
+    let reader = BufReader::with_capacity(1 << 20, progress.track(file));
+    Ok((progress, reader))
 }
 
-fn open(path: &Path) -> redarc::Result<BufReader<File>> {
-    File::open(path)
-        .map(|f| BufReader::with_capacity(1 << 20, f))
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+/// `verify --format json`. When the archive cannot be read at all (wrong
+/// key, damaged layers) the manifest's fields are absent, `error` says why
+/// and `checks` is empty; `failed_check` names the failure either way.
+#[derive(Serialize)]
+struct VerifyDoc<'a> {
+    archive: String,
+    complete: bool,
+    valid: bool,
+    /// The first check that failed, by name.
+    failed_check: Option<&'a str>,
+    failed_checks: Vec<&'a str>,
+    /// Why the archive could not be read at all (then `checks` is empty).
+    error: Option<String>,
+    #[serde(flatten)]
+    summary: Option<ArchiveSummary<'a>>,
+    checks: &'a [redarc::Check],
+}
+
+/// The check name a verification error stands for; the same names
+/// `redarc drill` records in its evidence.
+fn failed_check_name(e: &Error) -> &'static str {
+    match e {
+        Error::Decrypt(_) | Error::Key(_) => "decrypt",
+        Error::Archive { .. } => "archive-structure",
+        _ => "verify",
+    }
 }
 
 pub(crate) fn verify(args: &VerifyArgs) -> redarc::Result<i32> {
     let ids = args.identity.load()?;
-    let result = redarc::verify(open(&args.archive)?, &ids, ReadLimits::default());
+    let (progress, source) = open(&args.archive, "verify")?;
+    let result = redarc::verify(source, &ids, ReadLimits::default());
+    progress.finish();
     let report = match result {
         Ok(r) => r,
         Err(e) if args.format == OutputFormat::Json && e.is_check_failure() => {
-            let doc = serde_json::json!({
-                "archive": args.archive.display().to_string(),
-                "complete": false,
-                "valid": false,
-                "error": e.to_string(),
-            });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let check = failed_check_name(&e);
+            print_json(&VerifyDoc {
+                archive: args.archive.display().to_string(),
+                complete: false,
+                valid: false,
+                failed_check: Some(check),
+                failed_checks: vec![check],
+                error: Some(e.to_string()),
+                summary: None,
+                checks: &[],
+            })?;
             return Ok(1);
         }
         Err(e) => return Err(e),
@@ -364,45 +491,51 @@ pub(crate) fn verify(args: &VerifyArgs) -> redarc::Result<i32> {
     crate::custody_cmd::warn_if_expired(&report.manifest);
     match args.format {
         OutputFormat::Json => {
-            let doc = serde_json::json!({
-                "archive": args.archive.display().to_string(),
-                "complete": report.complete,
-                "valid": report.valid,
-                "format_version": report.manifest.format_version.to_string(),
-                "generated_at": report.manifest.generated_at.to_string(),
-                "environment": report.manifest.environment,
-                "entities": report.manifest.entities.iter().map(|e| serde_json::json!({
-                    "name": e.name, "records": e.records, "bytes": e.bytes, "parts": e.parts.len()
-                })).collect::<Vec<_>>(),
-                "checks": report.checks,
-            });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let failed: Vec<&str> = report
+                .checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.name.as_str())
+                .collect();
+            print_json(&VerifyDoc {
+                archive: args.archive.display().to_string(),
+                complete: report.complete,
+                valid: report.valid,
+                failed_check: failed.first().copied(),
+                failed_checks: failed,
+                error: None,
+                summary: Some(ArchiveSummary::of(&report.manifest)),
+                checks: &report.checks,
+            })?;
         }
-        OutputFormat::Text => {
-            for c in &report.checks {
-                let mark = if c.passed { "ok  " } else { "FAIL" };
-                match &c.detail {
-                    Some(d) => println!(
-                        "{mark} {:<14} {} checked, {} failed: {d}",
-                        c.name, c.checked, c.failed
-                    ),
-                    None => println!("{mark} {:<14} {} checked", c.name, c.checked),
-                }
-            }
-            let m = &report.manifest;
-            println!(
-                "{}: {} ({} entities, {} records, format {}, generated {} in {})",
-                args.archive.display(),
-                if report.valid { "valid" } else { "INVALID" },
-                m.entities.len(),
-                m.total_records(),
-                m.format_version,
-                m.generated_at,
-                m.environment
-            );
-        }
+        OutputFormat::Text => print_verify_text(&args.archive, &report),
     }
     Ok(if report.valid { 0 } else { 1 })
+}
+
+fn print_verify_text(archive: &Path, report: &VerifyReport) {
+    let paint = Paint::stdout();
+    for c in &report.checks {
+        let mark = paint.verdict(c.passed, if c.passed { "ok  " } else { "FAIL" });
+        match &c.detail {
+            Some(d) => println!(
+                "{mark} {:<14} {} checked, {} failed: {d}",
+                c.name, c.checked, c.failed
+            ),
+            None => println!("{mark} {:<14} {} checked", c.name, c.checked),
+        }
+    }
+    let m = &report.manifest;
+    println!(
+        "{}: {} ({} entities, {} records, format {}, generated {} in {})",
+        archive.display(),
+        paint.verdict(report.valid, if report.valid { "valid" } else { "INVALID" }),
+        m.entities.len(),
+        m.total_records(),
+        m.format_version,
+        m.generated_at,
+        m.environment
+    );
 }
 
 /// Arguments of `redarc inspect`.
@@ -412,16 +545,69 @@ pub(crate) struct InspectArgs {
     pub(crate) archive: PathBuf,
     #[command(flatten)]
     pub(crate) identity: IdentityArgs,
+    /// Output format: json (the default) is the manifest exactly as stored; text a summary.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub(crate) format: OutputFormat,
 }
 
 pub(crate) fn inspect(args: &InspectArgs) -> redarc::Result<i32> {
     let ids = args.identity.load()?;
-    let report = redarc::verify(open(&args.archive)?, &ids, ReadLimits::default())?;
+    let (progress, source) = open(&args.archive, "inspect")?;
+    let report = redarc::verify(source, &ids, ReadLimits::default());
+    progress.finish();
+    let report = report?;
     report.to_result()?;
-    std::io::stdout()
-        .write_all(&report.manifest.to_bytes())
-        .map_err(|e| Error::io("writing the manifest", e))?;
+    let m = &report.manifest;
+    match args.format {
+        OutputFormat::Json => std::io::stdout()
+            .write_all(&m.to_bytes())
+            .map_err(|e| Error::io("writing the manifest", e))?,
+        OutputFormat::Text => print_manifest_text(m),
+    }
     Ok(0)
+}
+
+fn print_manifest_text(m: &Manifest) {
+    println!(
+        "{} format {}, generated {} in {} by {} {}",
+        m.format,
+        m.format_version,
+        m.generated_at,
+        m.environment,
+        m.producer.name,
+        m.producer.version
+    );
+    if let Some(v) = &m.source_version {
+        println!("source version  {v}");
+    }
+    println!(
+        "{:<24} {:>10} {:>14} {:>6}",
+        "entity", "records", "bytes", "parts"
+    );
+    for e in &m.entities {
+        println!(
+            "{:<24} {:>10} {:>14} {:>6}",
+            e.name,
+            e.records,
+            e.bytes,
+            e.parts.len()
+        );
+    }
+    for o in &m.omitted {
+        println!("{:<24} omitted: {}", o.name, o.reason);
+    }
+    match &m.redaction {
+        Some(r) => println!(
+            "redaction       policy {}, {} values changed",
+            r.policy, r.total
+        ),
+        None => println!("redaction       none (a raw backup)"),
+    }
+    if let Some(c) = &m.custody {
+        if let Some(at) = &c.expires_at {
+            println!("expires at      {at}");
+        }
+    }
 }
 
 /// Arguments of `redarc unpack`.
@@ -434,22 +620,43 @@ pub(crate) struct UnpackArgs {
     /// Directory to create (or an empty one): manifest.json, SHA256SUMS and data/.
     #[arg(short, long, value_name = "DIR")]
     pub(crate) output: PathBuf,
+    /// Summary format: text on standard error, or one JSON document on standard output.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
+}
+
+/// `unpack --format json`.
+#[derive(Serialize)]
+struct UnpackDoc<'a> {
+    archive: String,
+    output: String,
+    complete: bool,
+    valid: bool,
+    #[serde(flatten)]
+    summary: ArchiveSummary<'a>,
 }
 
 pub(crate) fn unpack(args: &UnpackArgs) -> redarc::Result<i32> {
     let ids = args.identity.load()?;
-    let report = redarc::unpack(
-        open(&args.archive)?,
-        &ids,
-        &args.output,
-        ReadLimits::default(),
-    )?;
-    eprintln!(
-        "unpacked {} entities, {} records into {}",
-        report.manifest.entities.len(),
-        report.manifest.total_records(),
-        args.output.display()
-    );
+    let (progress, source) = open(&args.archive, "unpack")?;
+    let report = redarc::unpack(source, &ids, &args.output, ReadLimits::default());
+    progress.finish();
+    let report = report?;
+    match args.format {
+        OutputFormat::Json => print_json(&UnpackDoc {
+            archive: args.archive.display().to_string(),
+            output: args.output.display().to_string(),
+            complete: report.complete,
+            valid: report.valid,
+            summary: ArchiveSummary::of(&report.manifest),
+        })?,
+        OutputFormat::Text => eprintln!(
+            "unpacked {} entities, {} records into {}",
+            report.manifest.entities.len(),
+            report.manifest.total_records(),
+            args.output.display()
+        ),
+    }
     Ok(0)
 }
 

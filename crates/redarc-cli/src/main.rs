@@ -11,6 +11,8 @@ mod archive_cmd;
 mod custody_cmd;
 mod demo;
 mod keys;
+mod output;
+mod progress;
 mod redact_cmd;
 mod restore_cmd;
 mod sample_cmd;
