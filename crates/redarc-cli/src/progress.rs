@@ -51,6 +51,13 @@ impl Progress {
         Progress::finish_setup(bar, label)
     }
 
+    /// A bar that is never drawn.
+    pub(crate) fn hidden() -> Progress {
+        Progress {
+            bar: ProgressBar::hidden(),
+        }
+    }
+
     /// A spinner with the elapsed time, for work whose size is unknown.
     pub(crate) fn spinner(label: impl Into<Cow<'static, str>>) -> Progress {
         let bar = if enabled() {

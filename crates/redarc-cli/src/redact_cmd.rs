@@ -5,11 +5,15 @@
 //! file, line and JSON path with an 8-hex fingerprint, never the secret.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use redarc::redact::{PseudonymKey, PSEUDONYM_KEY_ENV};
 use redarc::{Error, Policy, Redactor, Report};
+use serde::Serialize;
+
+use crate::output::{print_json, OutputFormat};
+use crate::progress::Progress;
 
 /// Arguments of `redarc redact`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +33,10 @@ pub(crate) struct RedactArgs {
     /// File holding the pseudonym key (also read from REDARC_PSEUDONYM_KEY).
     #[arg(long, value_name = "FILE")]
     pub(crate) pseudonym_key_file: Option<PathBuf>,
+    /// Summary format: a line on standard error, or one JSON document on
+    /// standard output (counts and the redaction report, never values).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
 }
 
 /// How scan prints findings.
@@ -36,8 +44,10 @@ pub(crate) struct RedactArgs {
 pub(crate) enum ScanFormat {
     /// One line per finding.
     Text,
-    /// One JSON object per finding (JSONL).
+    /// One JSON document: every finding, then the totals.
     Json,
+    /// One JSON object per finding, one per line, written as found.
+    Jsonl,
 }
 
 /// Arguments of `redarc scan`.
@@ -74,24 +84,68 @@ pub(crate) fn redact(args: &RedactArgs) -> redarc::Result<i32> {
     };
     let redactor = policy.compile_with_key(key)?;
     let mut report = Report::new();
-    if args.input.is_dir() {
+    let jobs: Vec<(String, PathBuf, PathBuf)> = if args.input.is_dir() {
         std::fs::create_dir_all(&args.output).map_err(|e| io("creating", &args.output, e))?;
-        for (entity, path) in jsonl_files(&args.input)? {
-            let out = args.output.join(path.file_name().unwrap_or_default());
-            redact_file(&redactor, &entity, &path, &out, &mut report)?;
-        }
+        jsonl_files(&args.input)?
+            .into_iter()
+            .map(|(entity, path)| {
+                let out = args.output.join(path.file_name().unwrap_or_default());
+                (entity, path, out)
+            })
+            .collect()
     } else {
-        let entity = stem(&args.input);
-        redact_file(&redactor, &entity, &args.input, &args.output, &mut report)?;
+        vec![(stem(&args.input), args.input.clone(), args.output.clone())]
+    };
+    let progress = Progress::bytes(total_size(jobs.iter().map(|j| j.1.as_path())), "redact");
+    let mut records = 0u64;
+    for (entity, input, output) in &jobs {
+        records += redact_file(&redactor, entity, input, output, &mut report, &progress)?;
     }
+    progress.finish();
+    let summary = report.summary(&redactor);
     if let Some(r) = &args.report {
-        let summary = report.summary(&redactor);
         let mut text = serde_json::to_string_pretty(&summary)
             .map_err(|_| Error::Usage("report could not be serialized".into()))?;
         text.push('\n');
         std::fs::write(r, text).map_err(|e| io("writing", r, e))?;
     }
+    match args.format {
+        OutputFormat::Json => print_json(&RedactDoc {
+            input: args.input.display().to_string(),
+            output: args.output.display().to_string(),
+            files: jobs.len(),
+            records,
+            report: &summary,
+        })?,
+        OutputFormat::Text => eprintln!(
+            "redacted {records} records in {} file{}: policy {}, {} values changed",
+            jobs.len(),
+            if jobs.len() == 1 { "" } else { "s" },
+            summary.policy,
+            summary.total
+        ),
+    }
     Ok(0)
+}
+
+/// `redact --format json`.
+#[derive(Serialize)]
+struct RedactDoc<'a> {
+    input: String,
+    output: String,
+    files: usize,
+    records: u64,
+    /// The same summary `--report` writes and `pack` stores in the manifest.
+    report: &'a redarc::format::RedactionSummary,
+}
+
+/// Total size of `paths`, for a progress bar (unreadable ones count 0:
+/// opening them reports the error).
+fn total_size<'a>(paths: impl Iterator<Item = &'a Path>) -> u64 {
+    paths
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn redact_file(
@@ -100,10 +154,13 @@ fn redact_file(
     input: &Path,
     output: &Path,
     report: &mut Report,
-) -> redarc::Result<()> {
-    let reader = BufReader::new(File::open(input).map_err(|e| io("opening", input, e))?);
+    progress: &Progress,
+) -> redarc::Result<u64> {
+    let file = File::open(input).map_err(|e| io("opening", input, e))?;
+    let reader = BufReader::new(progress.track(file));
     let mut writer = BufWriter::new(File::create(output).map_err(|e| io("creating", output, e))?);
     let mut out = Vec::new();
+    let mut records = 0u64;
     for (n, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(|e| io("reading", input, e))?;
         let line = line.strip_suffix(b"\r").unwrap_or(&line);
@@ -112,66 +169,100 @@ fn redact_file(
         }
         out.clear();
         redactor.redact_record(entity, n as u64 + 1, line, &mut out, report)?;
+        records += 1;
         out.push(b'\n');
         writer
             .write_all(&out)
             .map_err(|e| io("writing", output, e))?;
     }
-    writer.flush().map_err(|e| io("writing", output, e))
+    writer.flush().map_err(|e| io("writing", output, e))?;
+    Ok(records)
 }
 
 /// Runs `redarc scan`; exit code 1 when anything is found, 0 otherwise.
 pub(crate) fn scan(args: &ScanArgs) -> redarc::Result<i32> {
     let redactor = load_policy(args.policy.as_deref())?.compile()?;
+    let mut files = Vec::new();
+    for root in &args.paths {
+        if root.is_dir() {
+            collect_files(root, &mut files)?;
+        } else {
+            files.push(root.clone());
+        }
+    }
+    // Findings stream to stdout as they are found: a bar on the same
+    // terminal would tear them, so it shows only when stdout goes elsewhere.
+    let progress = if std::io::stdout().is_terminal() {
+        Progress::hidden()
+    } else {
+        Progress::bytes(total_size(files.iter().map(PathBuf::as_path)), "scan")
+    };
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
+    let out_err = |e| io("writing", Path::new("stdout"), e);
+    if args.format == ScanFormat::Json {
+        w.write_all(b"{\n  \"findings\": [").map_err(out_err)?;
+    }
     let mut found = 0u64;
-    for root in &args.paths {
-        let files = if root.is_dir() {
-            let mut all = Vec::new();
-            collect_files(root, &mut all)?;
-            all
-        } else {
-            vec![root.clone()]
-        };
-        for file in files {
-            let is_jsonl = file.extension().is_some_and(|e| e == "jsonl");
-            let entity = stem(&file);
-            let reader = BufReader::new(File::open(&file).map_err(|e| io("opening", &file, e))?);
-            for (n, line) in reader.split(b'\n').enumerate() {
-                let line = line.map_err(|e| io("reading", &file, e))?;
-                let n = n as u64 + 1;
-                let findings = match (is_jsonl, redactor.scan_line(&entity, n, &line)) {
-                    (true, Ok(f)) => f,
-                    // Not JSON (or not a .jsonl file): scan it as text.
-                    _ => redactor.scan_text(&String::from_utf8_lossy(&line), n),
+    let mut lines = 0u64;
+    for file in &files {
+        let is_jsonl = file.extension().is_some_and(|e| e == "jsonl");
+        let entity = stem(file);
+        let opened = File::open(file).map_err(|e| io("opening", file, e))?;
+        let reader = BufReader::new(progress.track(opened));
+        for (n, line) in reader.split(b'\n').enumerate() {
+            let line = line.map_err(|e| io("reading", file, e))?;
+            let n = n as u64 + 1;
+            lines += 1;
+            let findings = match (is_jsonl, redactor.scan_line(&entity, n, &line)) {
+                (true, Ok(f)) => f,
+                // Not JSON (or not a .jsonl file): scan it as text.
+                _ => redactor.scan_text(&String::from_utf8_lossy(&line), n),
+            };
+            for f in findings {
+                let doc = || {
+                    serde_json::json!({
+                        "rule": f.rule,
+                        "file": file.display().to_string(),
+                        "line": f.line,
+                        "path": f.path,
+                        "fingerprint": f.fingerprint,
+                    })
                 };
-                for f in findings {
-                    found += 1;
-                    let path = f.path.as_deref().unwrap_or("-");
-                    let shown = match args.format {
-                        ScanFormat::Text => format!(
-                            "{}:{}: {} at {} (fingerprint {})",
-                            file.display(),
-                            f.line,
-                            f.rule,
-                            path,
-                            f.fingerprint
-                        ),
-                        ScanFormat::Json => serde_json::json!({
-                            "rule": f.rule,
-                            "file": file.display().to_string(),
-                            "line": f.line,
-                            "path": f.path,
-                            "fingerprint": f.fingerprint,
-                        })
-                        .to_string(),
-                    };
-                    writeln!(w, "{shown}").map_err(|e| io("writing", Path::new("stdout"), e))?;
+                match args.format {
+                    ScanFormat::Text => writeln!(
+                        w,
+                        "{}:{}: {} at {} (fingerprint {})",
+                        file.display(),
+                        f.line,
+                        f.rule,
+                        f.path.as_deref().unwrap_or("-"),
+                        f.fingerprint
+                    ),
+                    ScanFormat::Jsonl => writeln!(w, "{}", doc()),
+                    ScanFormat::Json => {
+                        write!(w, "{}\n    {}", if found == 0 { "" } else { "," }, doc())
+                    }
                 }
+                .map_err(out_err)?;
+                found += 1;
             }
         }
     }
+    progress.finish();
+    if args.format == ScanFormat::Json {
+        // Written by hand around the streamed findings, so memory stays
+        // bounded however many there are; the result is one JSON document.
+        write!(
+            w,
+            "{}],\n  \"files\": {},\n  \"lines\": {lines},\n  \"found\": {found},\n  \"clean\": {}\n}}\n",
+            if found == 0 { "" } else { "\n  " },
+            files.len(),
+            found == 0
+        )
+        .map_err(out_err)?;
+    }
+    w.flush().map_err(out_err)?;
     Ok(i32::from(found > 0))
 }
 
