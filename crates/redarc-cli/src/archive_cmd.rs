@@ -429,7 +429,10 @@ pub(crate) struct VerifyArgs {
 }
 
 /// Opens an archive for reading with a progress bar over its encrypted bytes.
-fn open(path: &Path, label: &'static str) -> redarc::Result<(Progress, BufReader<Tracked<File>>)> {
+pub(crate) fn open(
+    path: &Path,
+    label: &'static str,
+) -> redarc::Result<(Progress, BufReader<Tracked<File>>)> {
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(len, label);

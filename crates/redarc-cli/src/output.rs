@@ -32,8 +32,19 @@ pub(crate) enum OutputFormat {
 /// A write error (a closed pipe, a full disk) is an I/O error: a script must
 /// not mistake a cut document for a report.
 pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> redarc::Result<()> {
-    let mut text = serde_json::to_string_pretty(value)
+    let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::io("serializing the report", e.into()))?;
+    print_text(text)
+}
+
+/// Prints `value` as one JSON document on one line (for records kept in logs).
+pub(crate) fn print_json_line<T: Serialize + ?Sized>(value: &T) -> redarc::Result<()> {
+    let text =
+        serde_json::to_string(value).map_err(|e| Error::io("serializing the report", e.into()))?;
+    print_text(text)
+}
+
+fn print_text(mut text: String) -> redarc::Result<()> {
     text.push('\n');
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())

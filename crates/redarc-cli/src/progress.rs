@@ -2,8 +2,10 @@
 //!
 //! The library has no progress hooks and needs none: the CLI measures what
 //! it hands the library. `pack` and `redact` count the input bytes read;
-//! `verify`, `inspect` and `unpack` follow the position in the encrypted
-//! file (a second pass over the archive shows as the bar starting again).
+//! `verify`, `inspect`, `unpack` and `import` follow the position in the
+//! encrypted file; the library reads an archive more than once when it
+//! checks records against declared schemas or reads entities one by one, so
+//! each new pass starts the bar again and says which pass it is.
 //! `drill` opens the archive itself several times, so it gets a spinner with
 //! the elapsed time.
 //!
@@ -14,6 +16,8 @@
 
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
@@ -24,10 +28,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 #[derive(Debug)]
 pub(crate) struct Progress {
     bar: ProgressBar,
+    /// Passes over the tracked file since the last label.
+    pass: Arc<AtomicU64>,
 }
 
 const BYTES_TEMPLATE: &str =
-    "{msg:>8} [{wide_bar}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}";
+    "{msg:>8}{prefix} [{wide_bar}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}";
 const SPINNER_TEMPLATE: &str = "{spinner} {msg} {elapsed}";
 
 /// Whether progress is drawn: standard error is a terminal that is not `dumb`.
@@ -53,9 +59,7 @@ impl Progress {
 
     /// A bar that is never drawn.
     pub(crate) fn hidden() -> Progress {
-        Progress {
-            bar: ProgressBar::hidden(),
-        }
+        Progress::finish_setup(ProgressBar::hidden(), "")
     }
 
     /// A spinner with the elapsed time, for work whose size is unknown.
@@ -76,11 +80,16 @@ impl Progress {
     fn finish_setup(bar: ProgressBar, label: impl Into<Cow<'static, str>>) -> Progress {
         let bar = bar.with_finish(ProgressFinish::AndClear);
         bar.set_message(label);
-        Progress { bar }
+        Progress {
+            bar,
+            pass: Arc::new(AtomicU64::new(1)),
+        }
     }
 
-    /// Replaces the label, e.g. with the step now running.
+    /// Replaces the label with the step now running; passes count from 1 again.
     pub(crate) fn label(&self, label: impl Into<Cow<'static, str>>) {
+        self.pass.store(1, Ordering::Relaxed);
+        self.bar.set_prefix("");
         self.bar.set_message(label);
     }
 
@@ -89,12 +98,21 @@ impl Progress {
         Tracked {
             inner,
             bar: self.bar.clone(),
+            pass: Arc::clone(&self.pass),
         }
     }
 
-    /// Removes the bar from the screen.
-    pub(crate) fn finish(self) {
+    /// Runs `f` (which may print or prompt) with the bar off the screen,
+    /// then draws it again.
+    pub(crate) fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.bar.suspend(f)
+    }
+
+    /// Removes the bar from the screen for good: reads through readers it
+    /// tracks no longer draw anything.
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
+        self.bar.set_draw_target(ProgressDrawTarget::hidden());
     }
 }
 
@@ -104,6 +122,7 @@ impl Progress {
 pub(crate) struct Tracked<R> {
     inner: R,
     bar: ProgressBar,
+    pass: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Tracked<R> {
@@ -118,7 +137,9 @@ impl<R: Seek> Seek for Tracked<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         let at = self.inner.seek(pos)?;
         if at < self.bar.position() {
-            // Reading the archive again from the start: a new pass, a new ETA.
+            // Reading the archive again: a new pass, a new ETA.
+            let pass = self.pass.fetch_add(1, Ordering::Relaxed) + 1;
+            self.bar.set_prefix(format!(" (pass {pass})"));
             self.bar.reset_eta();
         }
         self.bar.set_position(at);
@@ -133,9 +154,7 @@ mod tests {
     #[test]
     fn tracked_reads_and_seeks_move_the_bar() -> io::Result<()> {
         // Hidden bars still count, so the arithmetic is testable anywhere.
-        let progress = Progress {
-            bar: ProgressBar::hidden(),
-        };
+        let progress = Progress::hidden();
         progress.bar.set_length(10);
         let mut r = progress.track(io::Cursor::new(vec![7u8; 10]));
         let mut buf = [0u8; 4];
@@ -143,10 +162,15 @@ mod tests {
         assert_eq!(progress.bar.position(), 4);
         r.seek(SeekFrom::Start(1))?;
         assert_eq!(progress.bar.position(), 1);
+        assert_eq!(progress.bar.prefix(), " (pass 2)");
         let mut rest = Vec::new();
         r.read_to_end(&mut rest)?;
         assert_eq!(rest.len(), 9);
         assert_eq!(progress.bar.position(), 10);
+        progress.label("next");
+        assert_eq!(progress.bar.prefix(), "");
+        r.seek(SeekFrom::Start(0))?;
+        assert_eq!(progress.bar.prefix(), " (pass 2)");
         Ok(())
     }
 }

@@ -8,8 +8,11 @@ use redarc::restore::{
     Importer, JsonlDirImporter,
 };
 use redarc::{ArchiveReader, Error};
+use serde::Serialize;
 
 use crate::keys::IdentityArgs;
+use crate::output::{print_json, print_json_line, OutputFormat, Paint};
+use crate::progress::Progress;
 
 /// Arguments of `redarc drill`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +33,10 @@ pub(crate) struct DrillArgs {
     /// Field identifying a record in the --target directory.
     #[arg(long, value_name = "FIELD", default_value = "id")]
     pub(crate) key_field: String,
+    /// Output format: a summary on standard error, or the evidence JSON
+    /// (the document written to --evidence) on standard output.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
 }
 
 /// `FILE` with extension `.md`, refusing to let the two collide.
@@ -64,17 +71,25 @@ pub(crate) fn drill_cmd(args: &DrillArgs) -> redarc::Result<i32> {
             &mut empty
         }
     };
+    // The drill opens the archive itself, several times: a spinner, not a bar.
+    let progress = Progress::spinner("restore drill");
     let evidence = drill(&args.archive, &ids, &args.target_env, target);
+    progress.finish();
     write_file(&args.evidence, &evidence.to_json())?;
     write_file(&md_path, &evidence.to_markdown())?;
-    report(&evidence, &args.evidence, &md_path);
+    match args.format {
+        OutputFormat::Json => print_json(&evidence)?,
+        OutputFormat::Text => report(&evidence, &args.evidence, &md_path),
+    }
     Ok(if evidence.passed { 0 } else { 1 })
 }
 
 fn report(ev: &Evidence, json: &Path, md: &Path) {
+    let paint = Paint::stderr();
     match &ev.failed_check {
         None => eprintln!(
-            "drill passed: {} records read, {} would be written into {}",
+            "drill {}: {} records read, {} would be written into {}",
+            paint.good("passed"),
             ev.records_read(),
             ev.would_write(),
             ev.target_environment
@@ -87,7 +102,7 @@ fn report(ev: &Evidence, json: &Path, md: &Path) {
                 .find(|c| &c.name == check)
                 .and_then(|c| c.detail.as_deref())
                 .unwrap_or("");
-            eprintln!("drill FAILED: check {check}: {detail}");
+            eprintln!("drill {}: check {check}: {detail}", paint.bad("FAILED"));
         }
     }
     eprintln!(
@@ -122,6 +137,21 @@ pub(crate) struct ImportArgs {
     /// Field identifying a record (records whose value is already in the target are skipped).
     #[arg(long, value_name = "FIELD", default_value = "id")]
     pub(crate) key_field: String,
+    /// Result on standard output: json (the default) is one line with the
+    /// approval and the counts, for the change record; text a summary.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub(crate) format: OutputFormat,
+}
+
+/// What `import` prints with `--format json`: one line, to keep with the change record.
+#[derive(Serialize)]
+struct ImportRecord<'a> {
+    archive: String,
+    target: String,
+    approval: &'a Approval,
+    /// The dry run the operator saw before approving.
+    dry_run: &'a ImportCounts,
+    counts: &'a ImportCounts,
 }
 
 pub(crate) fn import_cmd(args: &ImportArgs) -> redarc::Result<i32> {
@@ -136,42 +166,60 @@ pub(crate) fn import_cmd(args: &ImportArgs) -> redarc::Result<i32> {
         .production(args.production)
         .key_field(&args.key_field);
     let ids = args.identity.load()?;
-    let file = std::fs::File::open(&args.archive)
-        .map_err(|e| Error::io(format!("opening {}", args.archive.display()), e))?;
-    let mut reader = ArchiveReader::open(std::io::BufReader::new(file), &ids)?;
-    crate::custody_cmd::warn_if_expired(reader.manifest());
-    let m = reader.manifest();
-    eprintln!(
-        "archive {} verified: {} entities, {} records from {} generated {}",
-        crate::shown(&args.archive).display(),
-        m.entities.len(),
-        m.total_records(),
-        m.environment,
-        m.generated_at
-    );
+    let (progress, source) = crate::archive_cmd::open(&args.archive, "verify")?;
+    let mut reader = ArchiveReader::open(source, &ids)?;
+    progress.label("dry run");
     let planned = dry_run(&mut reader, &mut target)?;
-    eprintln!(
-        "dry run against {} ({}):",
-        crate::shown(&args.target).display(),
-        args.target_env
-    );
-    print_counts(&planned);
-    let approval = Approval::ask_on_terminal(
-        &args.operator,
-        &args.reason,
-        &args.target_env,
-        target.is_production(),
-    )?;
-    let done = import(&mut reader, &mut target, &approval)?;
+    let approval = progress.suspend(|| {
+        crate::custody_cmd::warn_if_expired(reader.manifest());
+        let m = reader.manifest();
+        eprintln!(
+            "archive {} verified: {} entities, {} records from {} generated {}",
+            crate::shown(&args.archive).display(),
+            m.entities.len(),
+            m.total_records(),
+            m.environment,
+            m.generated_at
+        );
+        eprintln!(
+            "dry run against {} ({}):",
+            crate::shown(&args.target).display(),
+            args.target_env
+        );
+        print_counts(&planned);
+        Approval::ask_on_terminal(
+            &args.operator,
+            &args.reason,
+            &args.target_env,
+            target.is_production(),
+        )
+    })?;
+    progress.label("import");
+    let done = import(&mut reader, &mut target, &approval);
+    progress.finish();
+    let done = done?;
     eprintln!("imported:");
     print_counts(&done);
-    let record = serde_json::json!({
-        "archive": args.archive.display().to_string(),
-        "target": args.target.display().to_string(),
-        "approval": approval,
-        "counts": done,
-    });
-    println!("{}", serde_json::to_string(&record).unwrap_or_default());
+    match args.format {
+        OutputFormat::Json => {
+            let record = ImportRecord {
+                archive: args.archive.display().to_string(),
+                target: args.target.display().to_string(),
+                approval: &approval,
+                dry_run: &planned,
+                counts: &done,
+            };
+            print_json_line(&record)?;
+        }
+        OutputFormat::Text => println!(
+            "imported {} records into {} ({}): {} skipped, {} invalid",
+            done.written(),
+            args.target.display(),
+            args.target_env,
+            done.entities.iter().map(|e| e.skipped).sum::<u64>(),
+            done.entities.iter().map(|e| e.invalid).sum::<u64>()
+        ),
+    }
     Ok(0)
 }
 
