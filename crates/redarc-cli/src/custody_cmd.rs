@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 
 use redarc::format::{Manifest, Timestamp};
-use redarc::restore::{expiry_warning, object_name, purge, PurgeOptions};
+use redarc::restore::{expiry_warning, object_name, purge, PurgeOptions, PurgeReport};
 use redarc::{Error, Identities};
+use serde::Serialize;
+
+use crate::output::{print_json, OutputFormat};
 
 /// Prints a warning on stderr when the archive is past its custody expiry.
 pub(crate) fn warn_if_expired(manifest: &Manifest) {
@@ -30,6 +33,19 @@ pub(crate) struct PurgeArgs {
     /// Who runs the purge, for the log [default: $USER].
     #[arg(long, value_name = "NAME")]
     pub(crate) operator: Option<String>,
+    /// Output format: lines, or one JSON document with every deletion (as
+    /// logged), the number kept and what was left unjudged.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
+}
+
+/// `purge --format json`.
+#[derive(Serialize)]
+struct PurgeDoc<'a> {
+    dir: String,
+    dry_run: bool,
+    #[serde(flatten)]
+    report: &'a PurgeReport,
 }
 
 pub(crate) fn purge_cmd(args: &PurgeArgs) -> redarc::Result<i32> {
@@ -52,6 +68,16 @@ pub(crate) fn purge_cmd(args: &PurgeArgs) -> redarc::Result<i32> {
         opts = opts.log(log);
     }
     let report = purge(&args.dir, ids.as_ref(), &opts)?;
+    // Something whose custody could not be read is a failed check: a person must look.
+    let code = if report.skipped.is_empty() { 0 } else { 1 };
+    if args.format == OutputFormat::Json {
+        print_json(&PurgeDoc {
+            dir: args.dir.display().to_string(),
+            dry_run: args.dry_run,
+            report: &report,
+        })?;
+        return Ok(code);
+    }
     for d in &report.deleted {
         let verb = if args.dry_run {
             "would delete"
@@ -73,8 +99,7 @@ pub(crate) fn purge_cmd(args: &PurgeArgs) -> redarc::Result<i32> {
         report.kept,
         report.skipped.len()
     );
-    // Something whose custody could not be read is a failed check: a person must look.
-    Ok(if report.skipped.is_empty() { 0 } else { 1 })
+    Ok(code)
 }
 
 /// Arguments of `redarc name`.
@@ -86,11 +111,23 @@ pub(crate) struct NameArgs {
     /// Leading path segments (a-z, 0-9, '-', '_', '.', '/').
     #[arg(long, value_name = "P", default_value = "")]
     pub(crate) prefix: String,
+    /// Output format: the name alone, or a JSON document with the name and what it was made from.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
 }
 
 pub(crate) fn name_cmd(args: &NameArgs) -> redarc::Result<i32> {
-    let name = object_name(&args.prefix, &args.environment, Timestamp::now())
+    let at = Timestamp::now();
+    let name = object_name(&args.prefix, &args.environment, at)
         .map_err(|e| Error::Usage(e.to_string()))?;
-    println!("{name}");
+    match args.format {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "name": name,
+            "environment": args.environment,
+            "prefix": args.prefix,
+            "at": at.to_string(),
+        }))?,
+        OutputFormat::Text => println!("{name}"),
+    }
     Ok(0)
 }

@@ -7,7 +7,8 @@ use redarc::format::Timestamp;
 use redarc::sample::{generate_dir, SampleOptions};
 use redarc::{Error, ReadLimits};
 
-use crate::archive_cmd::{pack_dir, PackArgs};
+use crate::archive_cmd::{pack_dir, ArchiveSummary, PackArgs};
+use crate::output::{print_json, OutputFormat};
 
 /// Arguments of `redarc demo`.
 #[derive(Debug, clap::Args)]
@@ -18,6 +19,9 @@ pub(crate) struct DemoArgs {
     /// Approximate size of the generated export, in bytes.
     #[arg(long, default_value_t = 2_000_000)]
     pub(crate) size: u64,
+    /// Output format: the guided tour, or one JSON document saying what is where.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
 }
 
 pub(crate) fn demo(args: &DemoArgs) -> redarc::Result<i32> {
@@ -52,6 +56,32 @@ pub(crate) fn demo(args: &DemoArgs) -> redarc::Result<i32> {
     report.to_result()?;
 
     let m = &packed.manifest;
+    if args.format == OutputFormat::Json {
+        let mut doc = serde_json::json!({
+            "run": run.display().to_string(),
+            "export": export.display().to_string(),
+            "identity_file": key.display().to_string(),
+            "archive": archive.display().to_string(),
+            "archive_bytes": packed.archive_bytes,
+            "transport_sha256": format!("sha256:{}", packed.transport_sha256),
+            "secrets_planted": truth.secrets_planted,
+            "valid": report.valid,
+            "checks_passed": report.checks.iter().filter(|c| c.passed).count(),
+            "redaction": m.redaction.as_ref().map(|r| serde_json::json!({
+                "policy": r.policy,
+                "total": r.total,
+            })),
+        });
+        // The manifest summary's fields, named as in pack's and verify's reports.
+        if let (Some(doc), Ok(serde_json::Value::Object(summary))) = (
+            doc.as_object_mut(),
+            serde_json::to_value(ArchiveSummary::of(m)),
+        ) {
+            doc.extend(summary);
+        }
+        print_json(&doc)?;
+        return Ok(if report.valid { 0 } else { 1 });
+    }
     println!("redarc demo: a generated export, redacted, packed, encrypted and verified\n");
     println!(
         "  export      {}  ({} records, {} bytes, {} secrets planted)",

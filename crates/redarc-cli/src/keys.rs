@@ -5,12 +5,18 @@ use std::path::{Path, PathBuf};
 
 use redarc::{Error, Identities, Recipients};
 
+use crate::output::{print_json, OutputFormat};
+
 /// Arguments of `redarc keygen`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct KeygenArgs {
     /// Write the identity to FILE (created with mode 0600; never overwritten).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// json: print the public recipient and the file as one JSON document
+    /// (needs -o: a JSON report never holds the secret key).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, requires_ifs = [("json", "output")])]
+    format: OutputFormat,
 }
 
 pub(crate) fn keygen(args: &KeygenArgs) -> redarc::Result<i32> {
@@ -21,7 +27,14 @@ pub(crate) fn keygen(args: &KeygenArgs) -> redarc::Result<i32> {
     match &args.output {
         Some(path) => {
             write_secret_file(path, text.as_bytes())?;
-            eprintln!("Public key: {public}");
+            match args.format {
+                OutputFormat::Json => print_json(&serde_json::json!({
+                    "identity_file": path.display().to_string(),
+                    "recipient": public,
+                    "created": created,
+                }))?,
+                OutputFormat::Text => eprintln!("Public key: {public}"),
+            }
         }
         None => {
             std::io::stdout()

@@ -10,6 +10,8 @@ use std::time::Instant;
 use redarc::sample::{generate_dir, SampleOptions, ENTITIES};
 use redarc::Error;
 
+use crate::output::{print_json, OutputFormat};
+
 /// Arguments of `redarc sample`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct SampleArgs {
@@ -27,6 +29,10 @@ pub(crate) struct SampleArgs {
     /// JSON to FILE. It holds the planted values: keep it beside the data.
     #[arg(long, value_name = "FILE")]
     pub(crate) truth: Option<PathBuf>,
+    /// Output format: a summary line, or one JSON document with the counts
+    /// per entity (never the planted values: those go only to --truth).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
 }
 
 /// Runs `redarc sample`; returns the exit code.
@@ -64,6 +70,26 @@ pub(crate) fn sample(args: &SampleArgs) -> redarc::Result<i32> {
         w.write_all(b"\n").and_then(|()| w.flush()).map_err(io)?;
     }
     let secs = started.elapsed().as_secs_f64();
+    if args.format == OutputFormat::Json {
+        // Built field by field: GroundTruth also holds the planted values.
+        print_json(&serde_json::json!({
+            "dir": args.dir.display().to_string(),
+            "seed": truth.seed,
+            "records": truth.total_records(),
+            "bytes": truth.bytes,
+            "entities": truth
+                .records
+                .iter()
+                .map(|(name, records)| serde_json::json!({"name": name, "records": records}))
+                .collect::<Vec<_>>(),
+            "secrets_planted": truth.secrets_planted,
+            "records_with_secrets": truth.records_with_secrets,
+            "lookalikes_planted": truth.lookalikes_planted,
+            "truth_file": args.truth.as_ref().map(|p| p.display().to_string()),
+            "seconds": (secs * 1000.0).round() / 1000.0,
+        }))?;
+        return Ok(0);
+    }
     println!(
         "sample: {} entities, {} records, {} bytes, {} secrets planted in {} records, {} look-alikes, seed {}, {:.1}s ({:.0} MB/s) -> {}",
         ENTITIES.len(),
@@ -139,6 +165,7 @@ mod tests {
             seed: 1,
             size: 200_000,
             truth: Some(truth.clone()),
+            format: OutputFormat::Text,
         };
         assert_eq!(sample(&args).unwrap(), 0);
         for e in ENTITIES {
