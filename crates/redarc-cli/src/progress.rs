@@ -10,7 +10,7 @@
 //! the elapsed time.
 //!
 //! When standard error is not a terminal (a pipe, a file, CI) or `TERM` is
-//! `dumb`, nothing at all is drawn. The templates use no colour, so the bars
+//! `dumb` or unset, nothing at all is drawn. The templates use no colour, so the bars
 //! print no colour codes whatever `NO_COLOR` says; `NO_COLOR` does not hide
 //! them (it is about colour, not progress).
 
@@ -36,7 +36,7 @@ const BYTES_TEMPLATE: &str =
     "{msg:>8}{prefix} [{wide_bar}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} eta {eta}";
 const SPINNER_TEMPLATE: &str = "{spinner} {msg} {elapsed}";
 
-/// Whether progress is drawn: standard error is a terminal that is not `dumb`.
+/// Whether progress is drawn: standard error is a terminal that is not dumb.
 pub(crate) fn enabled() -> bool {
     io::stderr().is_terminal() && !crate::output::dumb_terminal()
 }
