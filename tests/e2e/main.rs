@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod drill;
 mod interop;
+mod output;
 mod redact;
 mod secrets;
 mod support;
