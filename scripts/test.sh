@@ -11,6 +11,8 @@ command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v sha256sum >/dev/null 2>&1 || need+=(coreutils)
 command -v tar >/dev/null 2>&1 || need+=(tar)
+# script(1) runs the progress and import tests on a pseudo-terminal.
+command -v script >/dev/null 2>&1 || need+=(bsdutils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]}" >&2
