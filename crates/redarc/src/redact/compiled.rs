@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::matcher::Matcher;
 use regex::Regex;
 
 use super::builtin::{self, Check, KeyKind, Trigger, VALUE_RULES};
@@ -32,6 +34,9 @@ pub(crate) struct CompiledRule {
     pub(crate) action: Action,
     /// Whether the regex has the `s`/`q1`/`q2`/`k` groups (else `find_iter` does).
     pub(crate) has_groups: bool,
+    /// The regex itself, or a matcher run at the keyword hits that finds
+    /// the same matches faster.
+    pub(crate) matcher: Matcher,
 }
 
 /// A key family or custom key name with its action.
@@ -187,6 +192,7 @@ impl Policy {
                     regex,
                     check: b.check,
                     action,
+                    matcher: b.matcher,
                 });
                 match b.trigger {
                     Trigger::Keywords(k) => {
@@ -218,6 +224,7 @@ impl Policy {
                 regex,
                 check: Check::None,
                 action,
+                matcher: Matcher::Regex,
             });
             if p.keywords.is_empty() {
                 always_rules.push(idx);

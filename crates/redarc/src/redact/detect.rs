@@ -5,6 +5,7 @@
 
 use super::builtin::{self, Check, KeyKind};
 use super::compiled::{Redactor, Target};
+use super::matcher::{self, Matcher};
 
 /// One match: a byte range of the string and the rule that found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +20,19 @@ impl Redactor {
     pub(crate) fn find_spans(&self, text: &str) -> Vec<Span> {
         let inner = &*self.inner;
         let mut candidates: Vec<usize> = Vec::new();
+        // Hits of rules with a hand-written matcher: (rule, start, length).
+        let mut at_hits: Vec<(usize, usize, usize)> = Vec::new();
         self.trigger_hits(text.as_bytes(), |start, hits| {
-            for (t, _, spelled) in hits {
+            for (t, len, spelled) in hits {
                 if !super::compiled::spelled_at(text.as_bytes(), start, spelled) {
                     continue;
                 }
                 if let Target::Rule(i) | Target::KeyShaped(i) = t {
-                    candidates.push(*i);
+                    if inner.rules[*i].matcher == Matcher::Regex {
+                        candidates.push(*i);
+                    } else {
+                        at_hits.push((*i, start, *len));
+                    }
                 }
             }
             false
@@ -37,13 +44,31 @@ impl Redactor {
             candidates.extend_from_slice(&inner.blob_rules);
         }
         candidates.extend_from_slice(&inner.always_rules);
-        if candidates.is_empty() {
+        if candidates.is_empty() && at_hits.is_empty() {
             return Vec::new();
         }
         candidates.sort_unstable();
         candidates.dedup();
 
         let mut spans = Vec::new();
+        // Stable: each rule's hits stay in text order.
+        at_hits.sort_by_key(|&(rule, _, _)| rule);
+        for group in at_hits.chunk_by(|a, b| a.0 == b.0) {
+            let ri = group[0].0;
+            let rule = &inner.rules[ri];
+            let hits: Vec<(usize, usize)> = group.iter().map(|&(_, s, l)| (s, l)).collect();
+            for found in matcher::find_at_hits(rule.matcher, text, &hits) {
+                let key = found.key.map(|k| &text[k]);
+                let v = found.value;
+                if self.check(rule.check, text, v.start, v.end, key) {
+                    spans.push(Span {
+                        start: v.start,
+                        end: v.end,
+                        rule: ri,
+                    });
+                }
+            }
+        }
         for &ri in &candidates {
             let rule = &inner.rules[ri];
             if !rule.has_groups {
@@ -478,6 +503,168 @@ pub(crate) fn has_base64_run(hay: &[u8], min: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::compiled::CompiledRule;
+    use crate::redact::Policy;
+    use proptest::prelude::*;
+    use std::ops::Range;
+
+    type Match = (Range<usize>, Option<Range<usize>>);
+
+    /// What the rule's regex finds, as `find_spans` read it before the
+    /// hand-written matchers: the value group and the key group.
+    fn by_regex(rule: &CompiledRule, text: &str) -> Vec<Match> {
+        rule.regex
+            .captures_iter(text)
+            .filter_map(|caps| {
+                let m = caps
+                    .name("s")
+                    .or_else(|| caps.name("q1"))
+                    .or_else(|| caps.name("q2"))
+                    .or_else(|| caps.get(0))?;
+                Some((m.range(), caps.name("k").map(|k| k.range())))
+            })
+            .collect()
+    }
+
+    /// What the hand-written matcher finds from the automaton's hits.
+    fn by_matcher(r: &Redactor, ri: usize, text: &str) -> Vec<Match> {
+        let mut hits = Vec::new();
+        r.trigger_hits(text.as_bytes(), |start, found| {
+            for (t, len, spelled) in found {
+                if let Target::Rule(i) | Target::KeyShaped(i) = t {
+                    if *i == ri
+                        && super::super::compiled::spelled_at(text.as_bytes(), start, spelled)
+                    {
+                        hits.push((start, *len));
+                    }
+                }
+            }
+            false
+        });
+        matcher::find_at_hits(r.inner.rules[ri].matcher, text, &hits)
+            .into_iter()
+            .map(|f| (f.value, f.key))
+            .collect()
+    }
+
+    const FRAGMENTS: &[&str] = &[
+        "?",
+        "&",
+        ";",
+        "#",
+        "=",
+        "=>",
+        ":=",
+        ":",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\"",
+        "'",
+        "\\",
+        "\\\"",
+        ",",
+        "}",
+        ")",
+        "]",
+        "<",
+        ">",
+        ".",
+        "-",
+        "_",
+        "a",
+        "Z",
+        "0",
+        "%2F",
+        "/",
+        "é",
+        "\u{a0}",
+        "\u{2003}",
+        "中",
+        "Signature",
+        "x-goog-",
+        "X-Goog-Signature",
+        "X-Amz-Credential",
+        "x-amz-security-token",
+        "sig",
+        "Key",
+        "api_key",
+        "apikey",
+        "Key-Pair-Id",
+        "policy",
+        "GoogleAccessId",
+        "code",
+        "sign",
+        "ticket",
+        "token",
+        "password",
+        "PASS",
+        "secret",
+        "pwd",
+        "auth",
+        "cookie",
+        "sess",
+        "jwt",
+        "creds",
+        "credential",
+        "cred",
+        "abc123XYZ",
+        "https://h/p",
+    ];
+
+    fn default_redactor() -> &'static Redactor {
+        static R: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+        R.get_or_init(|| Policy::default_policy().compile().unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The hand-written matchers find exactly what their rule's regex
+        /// finds, on text made of the pieces those regexes care about.
+        #[test]
+        fn matchers_agree_with_their_regexes(
+            parts in proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..40)
+        ) {
+            let text: String = parts.concat();
+            let r = default_redactor();
+            for (ri, rule) in r.inner.rules.iter().enumerate() {
+                if rule.matcher == Matcher::Regex {
+                    continue;
+                }
+                prop_assert_eq!(by_matcher(r, ri, &text), by_regex(rule, &text), "rule {} on {:?}", rule.id, text);
+            }
+        }
+    }
+
+    #[test]
+    fn every_builtin_matcher_is_used_and_agrees_on_its_examples() {
+        let r = Policy::default_policy().compile().unwrap();
+        let mut seen = 0;
+        for (ri, rule) in r.inner.rules.iter().enumerate() {
+            if rule.matcher == Matcher::Regex {
+                continue;
+            }
+            seen += 1;
+            let b = builtin::VALUE_RULES
+                .iter()
+                .find(|b| b.id == rule.id)
+                .unwrap();
+            for t in b.positive.iter().chain(b.negative) {
+                assert_eq!(
+                    by_matcher(&r, ri, t),
+                    by_regex(rule, t),
+                    "{} on {t:?}",
+                    rule.id
+                );
+            }
+            for t in b.positive {
+                assert!(!by_matcher(&r, ri, t).is_empty(), "{} on {t:?}", rule.id);
+            }
+        }
+        assert_eq!(seen, 6);
+    }
 
     #[test]
     fn userinfo_prefilter_matches_only_userinfo() {

@@ -1,0 +1,310 @@
+//! Hand-written matchers for the hottest value rules.
+//!
+//! A rule's regex is its definition. For the two shapes that fire on most
+//! records — URL query parameters and `key = value` assignments — running
+//! the regex over every string that holds a keyword cost more than
+//! everything else in redaction together. These matchers start at each
+//! keyword hit the automaton already found and look only at the bytes
+//! around it. They return exactly what the regex's `find_iter` /
+//! `captures_iter` would (tests compare the two on random text), with one
+//! documented exception: the regexes' Unicode case folding also lets `ſ`
+//! (U+017F) and `K` (U+212A) stand for `s` and `k`, which these ASCII
+//! matchers do not — the keyword automaton never reports such spellings,
+//! so the regex never ran on them either.
+
+use std::ops::Range;
+
+/// How a value rule finds its matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Matcher {
+    /// Run the rule's regex over the whole string.
+    Regex,
+    /// `[delims]name=value`: a URL query parameter.
+    ///
+    /// Mirrors `(?i)[delims](?:names…)=(?P<s>[^stop\s]+)`. Every name must
+    /// contain one of the rule's keywords (checked by a test), so every
+    /// match holds a hit.
+    QueryParam {
+        /// Bytes that may come right before the name.
+        delims: &'static [u8],
+        /// Parameter names, lowercase ASCII.
+        names: &'static [&'static str],
+        /// ASCII bytes that end the value (besides Unicode whitespace).
+        stop: &'static [u8],
+    },
+    /// `key = value` in text, the key holding one of the rule's keywords.
+    ///
+    /// Mirrors `(?i)(?P<k>[a-z0-9_.\-]*(?:kw…)[a-z0-9_.\-]*)\\?["']?[ \t]*`
+    /// `(?:=>|:=|=|:)[ \t]*(?:\\?"(?P<q1>[^"\\\r\n]*)\\?"|'(?P<q2>[^'\r\n]*)'`
+    /// `|(?P<s>[^\s"'\\,;&})\]<>]+))`.
+    Assignment,
+}
+
+/// One match: where the whole match ends (the next search starts there),
+/// the key (assignments only) and the value, the part a rule replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) end: usize,
+    pub(crate) key: Option<Range<usize>>,
+    pub(crate) value: Range<usize>,
+}
+
+/// Runs `matcher` at each hit (`(start, keyword length)`, in increasing
+/// order) of `text`, skipping hits inside an earlier match as `find_iter`
+/// would, and returns the matches in order.
+pub(crate) fn find_at_hits(matcher: Matcher, text: &str, hits: &[(usize, usize)]) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::new();
+    // Where the previous match ended: the regex resumes its search there.
+    let mut resume = 0usize;
+    // A hit in the same key (or name) as a failed one fails the same way.
+    let mut failed_until = 0usize;
+    for &(hit, len) in hits {
+        if hit < resume || hit < failed_until {
+            continue;
+        }
+        let found = match matcher {
+            Matcher::Regex => None,
+            Matcher::QueryParam {
+                delims,
+                names,
+                stop,
+            } => query_param(text.as_bytes(), hit, resume, delims, names, stop),
+            Matcher::Assignment => assignment(text, hit, len, resume),
+        };
+        match found {
+            Some(f) => {
+                resume = f.end.max(hit + 1);
+                out.push(f);
+            }
+            None => {
+                failed_until = run_end(text.as_bytes(), hit, |b| is_name_byte(b) || b == b'.');
+            }
+        }
+    }
+    out
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+fn is_key_byte(b: u8) -> bool {
+    is_name_byte(b) || b == b'.'
+}
+
+/// End of the run of `class` bytes that contains `at`.
+fn run_end(text: &[u8], at: usize, class: impl Fn(u8) -> bool) -> usize {
+    let mut e = at;
+    while text.get(e).is_some_and(|&b| class(b)) {
+        e += 1;
+    }
+    e
+}
+
+/// Start of the run of `class` bytes that ends at `at`, not before `floor`.
+fn run_start(text: &[u8], at: usize, floor: usize, class: impl Fn(u8) -> bool) -> usize {
+    let mut s = at;
+    while s > floor && class(text[s - 1]) {
+        s -= 1;
+    }
+    s
+}
+
+/// Whether the char starting at byte `i` of `text` is Unicode whitespace
+/// (the regex's `\s`), and its length.
+fn char_at(text: &str, i: usize) -> Option<char> {
+    text.get(i..).and_then(|t| t.chars().next())
+}
+
+/// The longest non-empty run from `from` of chars that are neither
+/// whitespace nor one of the ASCII `stop` bytes; `None` when empty.
+fn value_run(text: &str, from: usize, stop: &[u8]) -> Option<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut e = from;
+    while let Some(&b) = bytes.get(e) {
+        if b.is_ascii() {
+            if stop.contains(&b) || b.is_ascii_whitespace() || b == 0x0b {
+                break;
+            }
+            e += 1;
+        } else {
+            match char_at(text, e) {
+                Some(c) if !c.is_whitespace() => e += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    (e > from).then_some(from..e)
+}
+
+fn query_param(
+    text: &[u8],
+    hit: usize,
+    floor: usize,
+    delims: &[u8],
+    names: &[&str],
+    stop: &[u8],
+) -> Option<Found> {
+    // The name is the run of name bytes around the hit; a delimiter must
+    // come right before it, and `=` right after.
+    let start = run_start(text, hit, floor, is_name_byte);
+    let end = run_end(text, hit, is_name_byte);
+    if start == 0 || start <= floor || !delims.contains(&text[start - 1]) {
+        return None;
+    }
+    if text.get(end) != Some(&b'=') {
+        return None;
+    }
+    let name = &text[start..end];
+    if !names
+        .iter()
+        .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
+    {
+        return None;
+    }
+    // Safe to view as str: the bytes so far are ASCII and `end + 1` follows `=`.
+    let s = std::str::from_utf8(text).ok()?;
+    let value = value_run(s, end + 1, stop)?;
+    Some(Found {
+        end: value.end,
+        key: None,
+        value,
+    })
+}
+
+/// The value bytes that end an unquoted assignment value.
+const ASSIGNMENT_STOP: &[u8] = b"\"'\\,;&})]<>";
+
+fn assignment(text: &str, hit: usize, len: usize, floor: usize) -> Option<Found> {
+    let b = text.as_bytes();
+    let key_start = run_start(b, hit, floor, is_key_byte);
+    if !b.get(hit..hit + len)?.iter().all(|&c| is_key_byte(c)) {
+        return None;
+    }
+    let key_end = run_end(b, hit + len, is_key_byte);
+    let mut p = key_end;
+    if b.get(p) == Some(&b'\\') {
+        p += 1;
+    }
+    if matches!(b.get(p), Some(b'"' | b'\'')) {
+        p += 1;
+    }
+    while matches!(b.get(p), Some(b' ' | b'\t')) {
+        p += 1;
+    }
+    // The separators in the regex's order; the first whose value matches wins.
+    for sep in ["=>", ":=", "=", ":"] {
+        if !b[p..].starts_with(sep.as_bytes()) {
+            continue;
+        }
+        let mut q = p + sep.len();
+        while matches!(b.get(q), Some(b' ' | b'\t')) {
+            q += 1;
+        }
+        if let Some((value, end)) = assignment_value(text, q) {
+            return Some(Found {
+                end,
+                key: Some(key_start..key_end),
+                value,
+            });
+        }
+    }
+    None
+}
+
+/// The value part of an assignment at `q`: the quoted content (`q1`, `q2`)
+/// or the bare run (`s`), and where the whole match ends.
+fn assignment_value(text: &str, q: usize) -> Option<(Range<usize>, usize)> {
+    let b = text.as_bytes();
+    // \\?"(?P<q1>[^"\\\r\n]*)\\?"
+    let open = match (b.get(q), b.get(q + 1)) {
+        (Some(b'\\'), Some(b'"')) => Some(q + 2),
+        (Some(b'"'), _) => Some(q + 1),
+        _ => None,
+    };
+    if let Some(c) = open {
+        let e = run_end(b, c, |x| !matches!(x, b'"' | b'\\' | b'\r' | b'\n'));
+        match (b.get(e), b.get(e + 1)) {
+            (Some(b'\\'), Some(b'"')) => return Some((c..e, e + 2)),
+            (Some(b'"'), _) => return Some((c..e, e + 1)),
+            _ => {}
+        }
+    }
+    // '(?P<q2>[^'\r\n]*)'
+    if b.get(q) == Some(&b'\'') {
+        let e = run_end(b, q + 1, |x| !matches!(x, b'\'' | b'\r' | b'\n'));
+        if b.get(e) == Some(&b'\'') {
+            return Some((q + 1..e, e + 1));
+        }
+    }
+    // (?P<s>[^\s"'\\,;&})\]<>]+)
+    let s = value_run(text, q, ASSIGNMENT_STOP)?;
+    let end = s.end;
+    Some((s, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIGNED: Matcher = Matcher::QueryParam {
+        delims: b"?&;",
+        names: &["signature", "policy"],
+        stop: b"&#\"'<>\\",
+    };
+
+    fn hits_of(text: &str, words: &[&str]) -> Vec<(usize, usize)> {
+        let lower = text.to_ascii_lowercase();
+        let mut hits = Vec::new();
+        for i in 0..lower.len() {
+            for w in words {
+                if lower.as_bytes()[i..].starts_with(w.as_bytes()) {
+                    hits.push((i, w.len()));
+                }
+            }
+        }
+        hits
+    }
+
+    #[test]
+    fn query_parameters() {
+        let t = "https://x/y?a=1&Signature=abc%2F&policy=p q";
+        let found = find_at_hits(SIGNED, t, &hits_of(t, &["signature=", "policy="]));
+        let values: Vec<&str> = found.iter().map(|f| &t[f.value.clone()]).collect();
+        assert_eq!(values, ["abc%2F", "p"]);
+        // No delimiter before the name, or an empty value: no match.
+        for t in ["x_signature=abc", "?signature=&", "?signatures=abc"] {
+            assert!(
+                find_at_hits(SIGNED, t, &hits_of(t, &["signature="])).is_empty(),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn assignments() {
+        let cases = [
+            ("export DB_PASSWORD=hunter2 x", "DB_PASSWORD", "hunter2"),
+            (
+                r#"{'client_secret': 'abc def', 'n': 1}"#,
+                "client_secret",
+                "abc def",
+            ),
+            (r#"{\"api_key\": \"v1\"}"#, "api_key", "v1"),
+            ("token := xyz;", "token", "xyz"),
+            ("auth => 'a'", "auth", "a"),
+        ];
+        for (t, key, value) in cases {
+            let found = find_at_hits(
+                Matcher::Assignment,
+                t,
+                &hits_of(t, &["pass", "secret", "key", "token", "auth"]),
+            );
+            assert_eq!(found.len(), 1, "{t}");
+            assert_eq!(&t[found[0].key.clone().unwrap()], key, "{t}");
+            assert_eq!(&t[found[0].value.clone()], value, "{t}");
+        }
+        let t = "the token was rotated";
+        assert!(find_at_hits(Matcher::Assignment, t, &hits_of(t, &["token"])).is_empty());
+    }
+}
