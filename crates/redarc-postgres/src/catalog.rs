@@ -19,6 +19,7 @@ pub struct Table {
 
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Column {
     /// Column name.
     pub name: String,
@@ -66,6 +67,7 @@ impl Table {
 
 /// A foreign key: `table.columns` references `ref_table.ref_columns`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ForeignKey {
     /// Referencing table.
     pub table: String,
