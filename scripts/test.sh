@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs redarc's whole test suite. The end-to-end tests check interoperability
-# with the reference tools, so this installs them first when they are missing
-# (as root with apt-get, as on CI).
+# with the reference tools and offsite storage against an S3-compatible
+# server, so this installs them first when they are missing (as root with
+# apt-get, as on CI, and moto's server with pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,25 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
     echo "missing tools: ${need[*]} (install them, e.g. apt-get install ${need[*]})" >&2
+    exit 2
+  fi
+fi
+
+# The offsite tests run against a real S3-compatible server on loopback,
+# moto's (from PyPI). They fail, not skip, without it.
+if ! command -v moto_server >/dev/null 2>&1; then
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "missing moto_server and python3 to install it (pip install 'moto[server]')" >&2
+    exit 2
+  fi
+  echo "installing moto[server]" >&2
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
+  # pyenv needs a new shim; a --user install lands in the user base.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  PATH="$PATH:$(python3 -m site --user-base)/bin"
+  hash -r
+  if ! command -v moto_server >/dev/null 2>&1; then
+    echo "moto_server still not on PATH after pip install 'moto[server]'" >&2
     exit 2
   fi
 fi
