@@ -9,21 +9,32 @@ use redarc::ObjectName;
 use serde_json::Value;
 
 use crate::moto::Moto;
-use crate::support::{keygen, redarc, run, text};
+use crate::support::{redarc, run, text};
 
 const ACCESS_KEY_ID: &str = "AKIAREDARCE2ETEST01";
 /// Distinctive, so that a leak anywhere is found by a plain search.
 const SECRET_ACCESS_KEY: &str = "e2eSecretKey/Never+In+Output/9876543210zyx";
 
-/// Every output of every command a test ran, searched for credentials at the end.
+/// Every command a test ran and every output, searched for credentials at the end.
 #[derive(Default)]
-struct Transcript(Vec<String>);
+struct Transcript {
+    outputs: Vec<String>,
+    /// The `redarc` argument lists, to hold docs/offsite.md to them.
+    commands: Vec<Vec<String>>,
+}
 
 impl Transcript {
     fn run(&mut self, cmd: &mut Command) -> Output {
         let out = run(cmd);
-        self.0.push(text(&out.stdout));
-        self.0.push(text(&out.stderr));
+        self.outputs.push(text(&out.stdout));
+        self.outputs.push(text(&out.stderr));
+        if cmd.get_program() == redarc().get_program() {
+            self.commands.push(
+                cmd.get_args()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            );
+        }
         out
     }
 
@@ -40,7 +51,7 @@ impl Transcript {
     }
 
     fn assert_no_credentials(&self) {
-        for output in &self.0 {
+        for output in &self.outputs {
             assert!(
                 !output.contains(SECRET_ACCESS_KEY),
                 "secret key leaked:\n{output}"
@@ -55,6 +66,56 @@ impl Transcript {
             );
         }
     }
+}
+
+/// A command's shape: its subcommand(s) and the set of flags it uses, not
+/// their values.
+fn shape(args: &[String]) -> (String, std::collections::BTreeSet<String>) {
+    let words = if args.first().is_some_and(|a| a == "offsite") {
+        2
+    } else {
+        1
+    };
+    let name = args
+        .iter()
+        .take(words)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let flags = args
+        .iter()
+        .filter(|a| a.starts_with('-'))
+        .cloned()
+        .collect();
+    (name, flags)
+}
+
+/// Every `redarc` command docs/offsite.md shows has the shape of one the
+/// test ran.
+fn assert_docs_commands_were_run(t: &Transcript) {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/offsite.md"
+    ))
+    .unwrap();
+    let ran: Vec<_> = t.commands.iter().map(|c| shape(c)).collect();
+    let mut shown = 0;
+    for line in doc.lines() {
+        let Some(rest) = line.trim().strip_prefix("redarc ") else {
+            continue;
+        };
+        let args: Vec<String> = rest.split_whitespace().map(String::from).collect();
+        let want = shape(&args);
+        assert!(
+            ran.contains(&want),
+            "docs/offsite.md shows a command this test does not run: {line}\nran: {ran:?}"
+        );
+        shown += 1;
+    }
+    assert!(
+        shown >= 10,
+        "only {shown} commands found in docs/offsite.md"
+    );
 }
 
 /// `redarc offsite` with the store in REDARC_S3_* and credentials in the
@@ -107,7 +168,13 @@ fn sample_pack_put_list_get_drill_retain() {
     let mut t = Transcript::default();
 
     // A realistic export, packed under an object name.
-    let (identity, recipient) = keygen(root, "drill-identity.txt");
+    let identity = root.join("drill-identity.txt");
+    let out = t.run(redarc().arg("keygen").arg("-o").arg(&identity));
+    let recipient = text(&out.stderr)
+        .trim()
+        .strip_prefix("Public key: ")
+        .unwrap()
+        .to_string();
     t.ok(redarc()
         .arg("sample")
         .arg(root.join("export"))
@@ -279,7 +346,6 @@ fn sample_pack_put_list_get_drill_retain() {
     assert_eq!(moto.raw("GET", "exports/staging/notes.txt", b""), 200);
 
     // No credential in any output or key.
-    t.assert_no_credentials();
     let all = json(&t.ok(offsite(&moto).args(["list", "--format", "json"])));
     for a in all["archives"].as_array().unwrap() {
         let k = a["key"].as_str().unwrap();
@@ -288,6 +354,8 @@ fn sample_pack_put_list_get_drill_retain() {
             "{k}"
         );
     }
+    t.assert_no_credentials();
+    assert_docs_commands_were_run(&t);
 }
 
 #[test]

@@ -52,3 +52,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use listing::{Day, ListFilter, Listing, RemoteArchive, SIDECAR_SUFFIX};
 pub use retention::{plan, Decision, Reason, RetentionPolicy, RetentionReport};
 pub use store::{Fetched, Offsite, SidecarSource, Uploaded};
+
+// The Rust example in docs/offsite.md compiles as a doctest, so the guide
+// cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/offsite.md")]
+struct OffsiteGuideDoctests;
