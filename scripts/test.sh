@@ -31,10 +31,14 @@ if ! command -v moto_server >/dev/null 2>&1; then
     exit 2
   fi
   echo "installing moto[server]" >&2
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
+  pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" >&2; }
+  # A distribution's own Python may refuse (PEP 668): then into the user's site.
+  pip_install 'moto[server]' || pip_install --user --break-system-packages 'moto[server]'
   # pyenv needs a new shim; a --user install lands in the user base.
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
-  PATH="$PATH:$(python3 -m site --user-base)/bin"
+  # (site exits non-zero when user site-packages are disabled, as in a venv.)
+  user_base=$(python3 -m site --user-base || true)
+  if [ -n "$user_base" ]; then PATH="$PATH:$user_base/bin"; fi
   hash -r
   if ! command -v moto_server >/dev/null 2>&1; then
     echo "moto_server still not on PATH after pip install 'moto[server]'" >&2
