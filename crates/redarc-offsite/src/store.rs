@@ -59,8 +59,19 @@ const READ_CHUNK: usize = 1 << 20;
 pub struct Offsite {
     config: OffsiteConfig,
     store: AmazonS3,
-    runtime: Runtime,
+    /// Always `Some` until dropped; taken in `Drop` to shut it down without blocking.
+    runtime: Option<Runtime>,
     scrub: Scrub,
+}
+
+impl Drop for Offsite {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which tokio refuses (with a panic) inside
+        // another runtime; shutting it down in the background never blocks.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl fmt::Debug for Offsite {
@@ -172,7 +183,7 @@ impl Offsite {
         Ok(Offsite {
             config,
             store,
-            runtime,
+            runtime: Some(runtime),
             scrub,
         })
     }
@@ -223,7 +234,7 @@ impl Offsite {
     /// the local sidecar or the file changes while read; [`ErrorKind::Io`],
     /// [`ErrorKind::Store`], [`ErrorKind::Credentials`] otherwise.
     pub fn upload(&self, archive: &Path) -> Result<Uploaded> {
-        self.outside_async("uploading")?;
+        let runtime = self.runtime("uploading")?;
         let key = self.key_for(archive)?;
         let context = format!("uploading {key}");
         let file_name = archive
@@ -240,7 +251,7 @@ impl Offsite {
             .len();
         let location = Key::from(key.as_str());
         let sidecar_key = format!("{key}{SIDECAR_SUFFIX}");
-        self.runtime.block_on(async {
+        runtime.block_on(async {
             match self.store.head(&location).await {
                 Ok(_) => {
                     return Err(Error::new(
@@ -370,7 +381,7 @@ impl Offsite {
     /// [`ErrorKind::Config`] for a bad filter; [`ErrorKind::Store`] or
     /// [`ErrorKind::Credentials`] when the listing fails.
     pub fn list(&self, filter: &ListFilter) -> Result<Listing> {
-        self.outside_async("listing")?;
+        let runtime = self.runtime("listing")?;
         filter.validate()?;
         let scan = filter.scan_prefix(&self.config.prefix);
         let context = if scan.is_empty() {
@@ -378,7 +389,7 @@ impl Offsite {
         } else {
             format!("listing {scan}/ in bucket {}", self.config.bucket)
         };
-        let metas = self.runtime.block_on(async {
+        let metas = runtime.block_on(async {
             let prefix = (!scan.is_empty()).then(|| Key::from(scan.as_str()));
             self.store
                 .list(prefix.as_ref())
@@ -433,7 +444,7 @@ impl Offsite {
     /// mismatch (nothing is left behind); [`ErrorKind::Io`],
     /// [`ErrorKind::Store`] otherwise.
     pub fn fetch(&self, key: &str, dir: &Path) -> Result<Fetched> {
-        self.outside_async("fetching")?;
+        let runtime = self.runtime("fetching")?;
         let context = format!("fetching {key}");
         let name = parse_key(key, &self.config.prefix).ok_or_else(|| {
             Error::new(
@@ -466,7 +477,7 @@ impl Offsite {
                     &e,
                 )
             })?;
-        let (bytes, sha256, expected) = self.runtime.block_on(async {
+        let (bytes, sha256, expected) = runtime.block_on(async {
             let expected = self.remote_sidecar(key, &file_name).await?;
             let got = self
                 .store
@@ -569,14 +580,14 @@ impl Offsite {
         now: Timestamp,
         dry_run: bool,
     ) -> Result<RetentionReport> {
-        self.outside_async("applying retention")?;
+        let runtime = self.runtime("applying retention")?;
         policy.validate()?;
         let mut filter = ListFilter::new();
         filter.environment.clone_from(&policy.environment);
         let listing = self.list(&filter)?;
         let (delete, keep) = plan(&listing.archives, policy, now);
         if !dry_run {
-            self.runtime.block_on(async {
+            runtime.block_on(async {
                 for (done, d) in delete.iter().enumerate() {
                     // The archive first: a sidecar without an archive is harmless.
                     let mut keys = vec![d.archive.key.clone()];
@@ -612,8 +623,9 @@ impl Offsite {
         })
     }
 
-    /// Refuses to block inside an async runtime, where tokio would panic.
-    fn outside_async(&self, what: &str) -> Result<()> {
+    /// The runtime to block on; refuses inside an async runtime, where
+    /// tokio would panic.
+    fn runtime(&self, what: &str) -> Result<&Runtime> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::new(
                 ErrorKind::Runtime,
@@ -621,7 +633,9 @@ impl Offsite {
                 "the blocking offsite API was called from inside an async runtime; call it from spawn_blocking",
             ));
         }
-        Ok(())
+        self.runtime
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Runtime, what, "the store was shut down"))
     }
 }
 

@@ -372,3 +372,25 @@ fn credentials_never_appear_in_errors_debug_or_keys() {
     let up = offsite.upload(&local).unwrap();
     assert!(!up.key.contains(SECRET_ACCESS_KEY) && !up.key.contains(ACCESS_KEY_ID));
 }
+
+#[test]
+fn the_blocking_api_refuses_inside_an_async_runtime_and_drops_cleanly() {
+    credentials();
+    // No request is sent: the call is refused before, so no server is needed.
+    let offsite = Offsite::new(
+        OffsiteConfig::new("backups")
+            .endpoint("http://127.0.0.1:9")
+            .allow_http(true),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let e = offsite.list(&ListFilter::new()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Runtime, "{e}");
+        assert!(e.to_string().contains("spawn_blocking"), "{e}");
+        // Dropping its runtime here must not panic either.
+        drop(offsite);
+    });
+}
