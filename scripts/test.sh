@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs redarc's whole test suite. The end-to-end tests check interoperability
-# with the reference tools, so this installs them first when they are missing
-# (as root with apt-get, as on CI). The PostgreSQL tests start their own
-# throwaway server from Debian's postgresql package.
+# with the reference tools and offsite storage against an S3-compatible
+# server, so this installs them first when they are missing (as root with
+# apt-get, as on CI, and moto's server with pip). The PostgreSQL tests start
+# their own throwaway server from Debian's postgresql package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,29 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
     echo "missing tools: ${need[*]} (install them, e.g. apt-get install ${need[*]})" >&2
+    exit 2
+  fi
+fi
+
+# The offsite tests run against a real S3-compatible server on loopback,
+# moto's (from PyPI). They fail, not skip, without it.
+if ! command -v moto_server >/dev/null 2>&1; then
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "missing moto_server and python3 to install it (pip install 'moto[server]')" >&2
+    exit 2
+  fi
+  echo "installing moto[server]" >&2
+  pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" >&2; }
+  # A distribution's own Python may refuse (PEP 668): then into the user's site.
+  pip_install 'moto[server]' || pip_install --user --break-system-packages 'moto[server]'
+  # pyenv needs a new shim; a --user install lands in the user base.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  # (site exits non-zero when user site-packages are disabled, as in a venv.)
+  user_base=$(python3 -m site --user-base || true)
+  if [ -n "$user_base" ]; then PATH="$PATH:$user_base/bin"; fi
+  hash -r
+  if ! command -v moto_server >/dev/null 2>&1; then
+    echo "moto_server still not on PATH after pip install 'moto[server]'" >&2
     exit 2
   fi
 fi

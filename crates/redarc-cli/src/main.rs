@@ -11,6 +11,7 @@ mod archive_cmd;
 mod custody_cmd;
 mod demo;
 mod keys;
+mod offsite_cmd;
 mod output;
 mod progress;
 mod redact_cmd;
@@ -58,6 +59,8 @@ enum Command {
     Purge(custody_cmd::PurgeArgs),
     /// Print a fresh object name for an archive: environment and time, no private data.
     Name(custody_cmd::NameArgs),
+    /// Offsite S3-compatible storage: put, list, get and retain archives.
+    Offsite(offsite_cmd::OffsiteArgs),
 }
 
 fn run(cli: Cli) -> redarc::Result<i32> {
@@ -76,6 +79,7 @@ fn run(cli: Cli) -> redarc::Result<i32> {
         Command::Import(args) => restore_cmd::import_cmd(&args),
         Command::Purge(args) => custody_cmd::purge_cmd(&args),
         Command::Name(args) => custody_cmd::name_cmd(&args),
+        Command::Offsite(args) => offsite_cmd::offsite(&args),
     }
 }
 
