@@ -170,23 +170,60 @@ impl Redactor {
     }
 
     /// The key family or custom key name `key` belongs to, if enabled.
+    ///
+    /// Records repeat the same few dozen key names millions of times, and
+    /// classifying one splits it into words; so answers are remembered per
+    /// thread and policy, up to [`KEY_CACHE_MAX`] names.
     pub(crate) fn key_action(&self, key: &str) -> Option<&KeyAction> {
         let inner = &*self.inner;
         if inner.custom_keys.is_empty() && !maybe_key_family(inner, key) {
             return None;
         }
+        let found = KEY_CACHE.with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                return self.key_lookup(key);
+            };
+            if cache.0 != inner.id {
+                cache.0 = inner.id;
+                cache.1.clear();
+            }
+            if let Some(found) = cache.1.get(key) {
+                return *found;
+            }
+            let found = self.key_lookup(key);
+            if cache.1.len() >= KEY_CACHE_MAX {
+                cache.1.clear();
+            }
+            cache.1.insert(key.into(), found);
+            found
+        });
+        match found {
+            KeyFound::None => None,
+            KeyFound::Custom(i) => inner.custom_keys.get(i).map(|(_, ka)| ka),
+            KeyFound::Family(i) => inner.key_families.get(i).and_then(|(_, a)| a.as_ref()),
+        }
+    }
+
+    /// [`Redactor::key_action`] without the cache, as indexes into the policy.
+    fn key_lookup(&self, key: &str) -> KeyFound {
+        let inner = &*self.inner;
         if !inner.custom_keys.is_empty() {
             let norm = builtin::key_words(key).concat();
-            if let Some((_, ka)) = inner.custom_keys.iter().find(|(n, _)| *n == norm) {
-                return Some(ka);
+            if let Some(i) = inner.custom_keys.iter().position(|(n, _)| *n == norm) {
+                return KeyFound::Custom(i);
             }
         }
-        let kind = builtin::classify_key(key)?;
-        inner
+        let Some(kind) = builtin::classify_key(key) else {
+            return KeyFound::None;
+        };
+        match inner
             .key_families
             .iter()
-            .find(|(k, _)| *k == kind)
-            .and_then(|(_, a)| a.as_ref())
+            .position(|(k, a)| *k == kind && a.is_some())
+        {
+            Some(i) => KeyFound::Family(i),
+            None => KeyFound::None,
+        }
     }
 
     fn path_rule(&self, entity: &str, path: &str) -> Option<&CompiledPath> {
@@ -443,6 +480,23 @@ impl Redactor {
     }
 }
 
+/// Most key names remembered per thread by [`Redactor::key_action`].
+const KEY_CACHE_MAX: usize = 4096;
+
+/// A cached key classification: indexes into the policy's key tables.
+#[derive(Debug, Clone, Copy)]
+enum KeyFound {
+    None,
+    Custom(usize),
+    Family(usize),
+}
+
+thread_local! {
+    /// (policy id, key name → classification) for the policy used last.
+    static KEY_CACHE: std::cell::RefCell<(u64, std::collections::HashMap<Box<str>, KeyFound>)> =
+        std::cell::RefCell::new((u64::MAX, std::collections::HashMap::new()));
+}
+
 /// Cheap pre-check for [`builtin::classify_key`]: every key it accepts has
 /// one of the key triggers in its lowercased alphanumerics (the words it
 /// joins), so a key without any is no family; checked without allocating.
@@ -577,6 +631,52 @@ mod tests {
             run(&r, "e", r#"{"db_cred":"hunter2-secret"}"#).0,
             r#"{"db_cred":"[REDACTED:credentials-field]"}"#
         );
+    }
+
+    #[test]
+    fn raw_pre_check_runs_short_prefix_rules_on_the_string() {
+        let r = default();
+        // `SK` (Twilio) inside an upper-case id, `AKIA` in a word: no walk.
+        for line in [
+            r#"{"req_id":"01HK9V7NYWSKR5NV2P62PNE72T"}"#,
+            r#"{"note":"AKIA is how AWS key ids start"}"#,
+        ] {
+            assert!(!r.needs_walk(line.as_bytes()), "{line}");
+            assert_eq!(run(&r, "e", line).0, line);
+        }
+        // The real thing, plain or behind an escape, is walked and redacted.
+        for line in [
+            r#"{"k":"TWILIO SK0123456789abcdef0123456789abcdef"}"#,
+            r#"{"k":"a\nSK0123456789abcdef0123456789abcdef"}"#,
+        ] {
+            assert!(r.needs_walk(line.as_bytes()), "{line}");
+            assert!(
+                run(&r, "e", line).0.contains("[REDACTED:twilio-api-key]"),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_cache_is_per_policy() {
+        use crate::redact::policy::KeyNameRule;
+        let plain = default();
+        let mut p = Policy::default_policy();
+        p.key_names.push(KeyNameRule {
+            id: "ticket-field".into(),
+            names: vec!["support_ticket".into()],
+            action: Some(Action::Placeholder),
+        });
+        let custom = p.compile().unwrap();
+        let line = r#"{"support_ticket":"T-1234"}"#;
+        // Alternate on one thread: each policy keeps its own answer.
+        for _ in 0..2 {
+            assert_eq!(run(&plain, "e", line).0, line);
+            assert_eq!(
+                run(&custom, "e", line).0,
+                r#"{"support_ticket":"[REDACTED:ticket-field]"}"#
+            );
+        }
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub(crate) enum Target {
     Structure,
 }
 
+/// Source of [`Inner::id`].
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// A value rule ready to run.
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
@@ -58,6 +61,8 @@ pub(crate) struct CompiledPath {
 
 /// Everything a [`Redactor`] holds; behind an `Arc` so clones are cheap.
 pub(crate) struct Inner {
+    /// Unique per compiled policy: keys the per-thread key-name cache.
+    pub(crate) id: u64,
     pub(crate) name: String,
     pub(crate) policy_sha256: Digest,
     pub(crate) rules: Vec<CompiledRule>,
@@ -341,6 +346,7 @@ impl Policy {
             .map_err(|_| Error::Policy("key-name automaton could not be built".into()))?;
         Ok(Redactor {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 key_triggers,
                 name: self.name.clone(),
                 policy_sha256: Digest::of(self.canonical_json().as_bytes()),
@@ -525,8 +531,7 @@ impl Redactor {
             hits.iter().any(|(t, lit, spelled)| {
                 spelled_at(line, start, spelled)
                     && match t {
-                        // Vendor prefixes and path keys: any hit counts.
-                        Target::Rule(_) => true,
+                        Target::Rule(r) => self.rule_hit_matters(line, start, start + *lit, *r),
                         Target::KeyShaped(_) | Target::Structure => {
                             self.key_hit_matters(line, start, start + *lit)
                         }
@@ -540,6 +545,35 @@ impl Redactor {
             return true;
         }
         scan_bytes(line, !i.blob_rules.is_empty())
+    }
+
+    /// Whether a value rule's literal at `line[s..e]` can lead to a change.
+    /// When the hit sits in a JSON string with no escapes, the raw bytes are
+    /// the string the walk would scan, so the rule's regex decides now: a
+    /// short prefix such as `SK` inside an upper-case id then costs a regex
+    /// run on one string instead of parsing and walking the whole record.
+    /// Anything else (escapes, hand-written matchers, path keys) walks.
+    fn rule_hit_matters(&self, line: &[u8], s: usize, e: usize, rule: usize) -> bool {
+        let Some(r) = self.inner.rules.get(rule) else {
+            return true;
+        };
+        if r.matcher != Matcher::Regex {
+            return true;
+        }
+        let (Some(q0), Some(q1)) = (
+            unescaped_quote_before(line, s),
+            unescaped_quote_after(line, e),
+        ) else {
+            return true;
+        };
+        let raw = &line[q0 + 1..q1];
+        if raw.contains(&b'\\') {
+            return true;
+        }
+        match std::str::from_utf8(raw) {
+            Ok(text) => r.regex.is_match(text),
+            Err(_) => true,
+        }
     }
 
     /// Whether a key-name literal at `line[s..e]` can lead to a change: it
