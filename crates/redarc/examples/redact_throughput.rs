@@ -55,7 +55,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (i, (entity, d)) in data.iter().enumerate() {
             let entity_start = Instant::now();
             out.clear();
-            for line in d.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            // Lines are found with memchr, as the CLI's buffered reader does,
+            // so that splitting costs what it costs in `pack`.
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', d).chain(std::iter::once(d.len())) {
+                let line = &d[start..end];
+                start = end + 1;
+                if line.is_empty() {
+                    continue;
+                }
                 redactor.redact_line(entity, line, &mut out, &mut report)?;
                 out.push(b'\n');
             }
