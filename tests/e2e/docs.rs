@@ -47,6 +47,7 @@ struct Shown {
 const RUN: &[(&str, Setup)] = &[
     ("README.md", Setup::Archive),
     ("docs/quickstart.md", Setup::None),
+    ("docs/format.md", Setup::None),
     ("docs/sample-data.md", Setup::None),
     ("docs/restore-drill.md", Setup::Offsite),
 ];
@@ -328,6 +329,18 @@ fn every_command_shown_in_the_docs_is_run_or_listed() {
     }
 }
 
+/// The README's Documentation list links every page of docs/.
+#[test]
+fn every_page_is_linked_from_the_readme() {
+    let readme = read_page("README.md");
+    for page in pages().iter().filter(|p| p.starts_with("docs/")) {
+        assert!(
+            readme.contains(&format!("- [{page}]({page})")),
+            "README.md's Documentation list does not link {page}"
+        );
+    }
+}
+
 /// The parser finds what a reader sees as commands.
 #[test]
 fn shell_blocks_are_read_as_a_reader_reads_them() {
@@ -495,6 +508,12 @@ fn quickstart_commands_work_as_shown() {
     let ev: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("ev.json")).unwrap()).unwrap();
     assert_eq!(ev["passed"], true, "{ev}");
+}
+
+#[test]
+fn format_commands_work_as_shown() {
+    let dir = run_page("docs/format.md", Setup::None);
+    assert!(dir.path().join("unpacked/SHA256SUMS").is_file());
 }
 
 #[test]
