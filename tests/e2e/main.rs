@@ -8,6 +8,7 @@
 
 mod cli;
 mod crash;
+mod docs;
 mod drill;
 mod interop;
 // The S3-compatible test server, shared with redarc-offsite's own tests.

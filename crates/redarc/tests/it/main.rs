@@ -5,6 +5,7 @@
 
 mod archive;
 mod deep;
+mod docs;
 mod recall;
 mod redact;
 mod restore;
