@@ -99,14 +99,15 @@ const ELSEWHERE: &[(&str, &str, How)] = &[
         "cargo test -p redarc-postgres",
         How::By("scripts/test.sh", "cargo test --workspace"),
     ),
-    // Needs PostgreSQL: the example's path (export, verify, dry run, an
-    // approved import, counts compared) is the round-trip test's.
+    // Needs PostgreSQL: redarc-postgres's test starts a server, runs this
+    // example binary with the two connection strings on a pseudo-terminal,
+    // types the approval, and compares row counts of both databases.
     (
         "docs/postgres.md",
         "REDARC_PG_URL='host=/tmp/pg/sock user=redarc dbname=app' REDARC_PG_RESTORE_URL='host=/tmp/pg/sock user=redarc dbname=app_restore' cargo run -p redarc-postgres --example pg_roundtrip -- --load-sample",
         How::By(
-            "crates/redarc-postgres/tests/it/roundtrip.rs",
-            "fn export_verify_dry_run_and_approved_restore",
+            "crates/redarc-postgres/tests/it/example.rs",
+            "fn the_documented_example_restores_every_row_after_a_typed_approval",
         ),
     ),
     // offsite.rs runs every `redarc` command of docs/offsite.md against

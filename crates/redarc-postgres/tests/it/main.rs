@@ -4,6 +4,7 @@
 // In tests a panic is a failed test, not a crash on input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod example;
 mod refusals;
 mod rls;
 mod roundtrip;
