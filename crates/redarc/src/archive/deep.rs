@@ -23,6 +23,20 @@ pub(crate) const MAX_RELATION_KEYS: usize = 4 << 20;
 pub(crate) trait RecordSource {
     /// Calls `f` with each record of `entity`, in order.
     fn each_record(&mut self, entity: &str, f: &mut dyn FnMut(&Value) -> Result<()>) -> Result<()>;
+
+    /// Calls `f(entity, record)` with every record of `entities`, each
+    /// entity's records in order. Sources that can do it in one pass over
+    /// the archive override this; by default it replays entity by entity.
+    fn each_record_all(
+        &mut self,
+        entities: &[String],
+        f: &mut dyn FnMut(&str, &Value) -> Result<()>,
+    ) -> Result<()> {
+        for entity in entities {
+            self.each_record(entity, &mut |value| f(entity, value))?;
+        }
+        Ok(())
+    }
 }
 
 /// Compiles a declared entity schema; refused if it is not a usable schema
@@ -61,205 +75,310 @@ fn fingerprint(value: &Value) -> u128 {
 
 pub(crate) type Failures = Vec<(Option<String>, P)>;
 
-/// Runs the schema, relation and tenant checks the manifest declares.
+/// Runs the schema, relation, tenant and residual-secret checks the
+/// manifest declares, in one pass over the records.
+///
+/// One pass matters: replaying an archive means decrypting and
+/// decompressing it again, so a pass per check and entity made a deep
+/// verify cost many times a plain one.
 pub(crate) fn run(
     manifest: &Manifest,
     src: &mut dyn RecordSource,
 ) -> Result<Vec<(Check, Failures)>> {
+    let mut schemas = Schemas::new(manifest);
+    let mut relations = Relations::new(manifest);
+    let mut tenant = Tenant::new(manifest);
+    let mut residual = match manifest.redaction {
+        Some(_) => Some(Residual::new()?),
+        None => None,
+    };
+    let names: Vec<String> = manifest.entities.iter().map(|e| e.name.clone()).collect();
+    let mut record_no: BTreeMap<String, u64> = BTreeMap::new();
+    src.each_record_all(&names, &mut |entity, value| {
+        let n = record_no.entry(entity.to_string()).or_insert(0);
+        *n += 1;
+        let record = *n;
+        if let Some(s) = schemas.as_mut() {
+            s.record(entity, record, value);
+        }
+        if let Some(r) = relations.as_mut() {
+            r.record(entity, value)?;
+        }
+        if let Some(t) = tenant.as_mut() {
+            t.record(entity, value);
+        }
+        if let Some(r) = residual.as_mut() {
+            r.record(entity, record, value)?;
+        }
+        Ok(())
+    })?;
     let mut out = Vec::new();
-    if manifest.entities.iter().any(|e| e.schema.is_some()) {
-        out.push(schemas(manifest, src)?);
+    if let Some(s) = schemas {
+        out.push(s.finish(manifest));
     }
-    if !manifest.relations.is_empty() {
-        out.push(relations(manifest, src)?);
+    if let Some(r) = relations {
+        out.push(r.finish());
     }
-    if manifest.tenant.is_some() {
-        out.push(tenant(manifest, src)?);
+    if let Some(t) = tenant {
+        out.push(t.finish());
     }
-    if manifest.redaction.is_some() {
-        out.push(residual(manifest, src)?);
+    if let Some(r) = residual {
+        out.push(r.finish(manifest));
     }
     Ok(out)
 }
 
-/// Scans every record of a redacted archive with the default policy: what
-/// redaction should have removed must not be there. Findings are counted
-/// per entity and named by rule and JSON path, never by value.
-fn residual(manifest: &Manifest, src: &mut dyn RecordSource) -> Result<(Check, Failures)> {
-    let mut check = Check::new("residual-secrets", 0);
-    let mut failures = Vec::new();
-    let scanner = crate::Policy::default_policy().compile()?;
-    let mut line = Vec::new();
-    for entity in &manifest.entities {
-        let mut record = 0u64;
-        let mut found = 0u64;
-        let mut first: Option<String> = None;
-        src.each_record(&entity.name, &mut |value| {
-            record += 1;
-            line.clear();
-            serde_json::to_writer(&mut line, value)
-                .map_err(|e| Error::Usage(crate::json_error_category(&e)))?;
-            let findings = scanner.scan_line(&entity.name, record, &line)?;
-            if let Some(f) = findings.first() {
-                found += findings.len() as u64;
-                first.get_or_insert_with(|| {
-                    format!(
-                        "entity {}, record {record}: rule {} at {}",
-                        entity.name,
-                        f.rule,
-                        f.path.as_deref().unwrap_or("$")
-                    )
-                });
-            }
-            Ok(())
-        })?;
-        check.checked += record;
-        if found > 0 {
-            check.record_entity_failures(&entity.name, found, first.clone());
-            failures.push((
-                None,
-                P::ResidualSecrets {
-                    entity: entity.name.clone(),
-                    count: found,
-                },
-            ));
-        }
-    }
-    Ok((check, failures))
+/// Residual-secret scan: every record of a redacted archive is scanned with
+/// the default policy; what redaction should have removed must not be
+/// there. Findings are counted per entity and named by rule and JSON path,
+/// never by value.
+struct Residual {
+    scanner: crate::Redactor,
+    line: Vec<u8>,
+    /// Per entity: records, findings, the first finding described.
+    seen: BTreeMap<String, (u64, u64, Option<String>)>,
 }
 
-fn schemas(manifest: &Manifest, src: &mut dyn RecordSource) -> Result<(Check, Failures)> {
-    let mut check = Check::new("schemas", 0);
-    let mut failures = Vec::new();
-    for entity in &manifest.entities {
-        let Some(schema) = &entity.schema else {
-            continue;
-        };
-        let validator = match compile_schema(schema) {
-            Ok(v) => v,
-            Err(why) => {
-                check.fail(
+impl Residual {
+    fn new() -> Result<Residual> {
+        Ok(Residual {
+            scanner: crate::Policy::default_policy().compile()?,
+            line: Vec::new(),
+            seen: BTreeMap::new(),
+        })
+    }
+
+    fn record(&mut self, entity: &str, record: u64, value: &Value) -> Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)
+            .map_err(|e| Error::Usage(crate::json_error_category(&e)))?;
+        let findings = self.scanner.scan_line(entity, record, &self.line)?;
+        let seen = self.seen.entry(entity.to_string()).or_default();
+        seen.0 += 1;
+        if let Some(f) = findings.first() {
+            seen.1 += findings.len() as u64;
+            seen.2.get_or_insert_with(|| {
+                format!(
+                    "entity {entity}, record {record}: rule {} at {}",
+                    f.rule,
+                    f.path.as_deref().unwrap_or("$")
+                )
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(self, manifest: &Manifest) -> (Check, Failures) {
+        let mut check = Check::new("residual-secrets", 0);
+        let mut failures = Vec::new();
+        for entity in &manifest.entities {
+            let Some((records, found, first)) = self.seen.get(&entity.name) else {
+                continue;
+            };
+            check.checked += records;
+            if *found > 0 {
+                check.record_entity_failures(&entity.name, *found, first.clone());
+                failures.push((
+                    None,
+                    P::ResidualSecrets {
+                        entity: entity.name.clone(),
+                        count: *found,
+                    },
+                ));
+            }
+        }
+        (check, failures)
+    }
+}
+
+/// Declared JSON Schemas, per entity.
+struct Schemas {
+    check: Check,
+    failures: Failures,
+    /// Entity → its compiled schema, records seen and records that fail.
+    entities: BTreeMap<String, (jsonschema::Validator, u64, u64, Option<String>)>,
+}
+
+impl Schemas {
+    fn new(manifest: &Manifest) -> Option<Schemas> {
+        if !manifest.entities.iter().any(|e| e.schema.is_some()) {
+            return None;
+        }
+        let mut check = Check::new("schemas", 0);
+        let mut failures = Vec::new();
+        let mut entities = BTreeMap::new();
+        for entity in &manifest.entities {
+            let Some(schema) = &entity.schema else {
+                continue;
+            };
+            match compile_schema(schema) {
+                Ok(v) => {
+                    entities.insert(entity.name.clone(), (v, 0, 0, None));
+                }
+                Err(why) => check.fail(
                     &mut failures,
                     None,
                     P::ManifestInvalid(format!("entity {}: {why}", entity.name)),
-                );
-                continue;
+                ),
             }
+        }
+        Some(Schemas {
+            check,
+            failures,
+            entities,
+        })
+    }
+
+    fn record(&mut self, entity: &str, record: u64, value: &Value) {
+        let Some((validator, seen, bad, first)) = self.entities.get_mut(entity) else {
+            return;
         };
-        let mut record = 0u64;
-        let mut bad = 0u64;
-        src.each_record(&entity.name, &mut |value| {
-            record += 1;
-            if let Some(detail) = schema_problem(&validator, value) {
-                bad += 1;
-                if bad == 1 {
-                    failures.push((
-                        None,
-                        P::SchemaMismatch {
-                            entity: entity.name.clone(),
-                            record,
-                            detail,
-                        },
-                    ));
-                }
+        *seen += 1;
+        if let Some(detail) = schema_problem(validator, value) {
+            *bad += 1;
+            if *bad == 1 {
+                let problem = P::SchemaMismatch {
+                    entity: entity.to_string(),
+                    record,
+                    detail,
+                };
+                *first = Some(problem.to_string());
+                self.failures.push((None, problem));
             }
-            Ok(())
-        })?;
-        check.checked += record;
-        if bad > 0 {
-            check.record_entity_failures(
-                &entity.name,
-                bad,
-                failures.last().map(|f| f.1.to_string()),
-            );
         }
     }
-    Ok((check, failures))
+
+    fn finish(mut self, manifest: &Manifest) -> (Check, Failures) {
+        for entity in &manifest.entities {
+            let Some((_, seen, bad, first)) = self.entities.get(&entity.name) else {
+                continue;
+            };
+            self.check.checked += seen;
+            if *bad > 0 {
+                self.check
+                    .record_entity_failures(&entity.name, *bad, first.clone());
+            }
+        }
+        (self.check, self.failures)
+    }
 }
 
-fn relations(manifest: &Manifest, src: &mut dyn RecordSource) -> Result<(Check, Failures)> {
-    let mut check = Check::new("relations", 0);
-    let mut failures = Vec::new();
-    for rel in &manifest.relations {
-        let name = format!(
-            "{}.{} -> {}.{}",
-            rel.from_entity, rel.from_field, rel.to_entity, rel.to_field
-        );
-        let mut keys: Vec<u128> = Vec::new();
-        let mut too_many = false;
-        src.each_record(&rel.to_entity, &mut |value| {
-            if let Some(v) = value.get(&rel.to_field) {
-                if keys.len() >= MAX_RELATION_KEYS {
-                    too_many = true;
-                } else {
-                    keys.push(fingerprint(v));
-                }
-            }
-            Ok(())
-        })?;
-        if too_many {
-            return Err(Error::Usage(format!(
-                "relation {name}: more than {MAX_RELATION_KEYS} referenced keys; the check needs more memory than allowed"
-            )));
+/// Relations (foreign keys): the referenced keys and the references, as
+/// 128-bit fingerprints, compared once every record has been seen.
+struct Relations {
+    /// Per declared relation: its name, referenced keys, references.
+    rels: Vec<(crate::format::Relation, String, Vec<u128>, Vec<u128>)>,
+}
+
+impl Relations {
+    fn new(manifest: &Manifest) -> Option<Relations> {
+        if manifest.relations.is_empty() {
+            return None;
         }
-        keys.sort_unstable();
-        keys.dedup();
-        let mut dangling = 0u64;
-        let mut checked = 0u64;
-        src.each_record(&rel.from_entity, &mut |value| {
-            match value.get(&rel.from_field) {
-                None | Some(Value::Null) => {}
-                Some(v) => {
-                    checked += 1;
-                    if keys.binary_search(&fingerprint(v)).is_err() {
-                        dangling += 1;
-                    }
+        let rels = manifest
+            .relations
+            .iter()
+            .map(|rel| {
+                let name = format!(
+                    "{}.{} -> {}.{}",
+                    rel.from_entity, rel.from_field, rel.to_entity, rel.to_field
+                );
+                (rel.clone(), name, Vec::new(), Vec::new())
+            })
+            .collect();
+        Some(Relations { rels })
+    }
+
+    fn record(&mut self, entity: &str, value: &Value) -> Result<()> {
+        for (rel, name, keys, refs) in &mut self.rels {
+            if rel.to_entity == entity {
+                if let Some(v) = value.get(&rel.to_field) {
+                    push_bounded(keys, fingerprint(v), name)?;
                 }
             }
-            Ok(())
-        })?;
-        check.checked += checked;
-        if dangling > 0 {
-            let problem = P::DanglingReferences {
-                relation: name,
-                count: dangling,
+            if rel.from_entity == entity {
+                match value.get(&rel.from_field) {
+                    None | Some(Value::Null) => {}
+                    Some(v) => push_bounded(refs, fingerprint(v), name)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> (Check, Failures) {
+        let mut check = Check::new("relations", 0);
+        let mut failures = Vec::new();
+        for (rel, name, mut keys, refs) in self.rels {
+            keys.sort_unstable();
+            keys.dedup();
+            check.checked += refs.len() as u64;
+            let dangling = refs
+                .iter()
+                .filter(|r| keys.binary_search(r).is_err())
+                .count() as u64;
+            if dangling > 0 {
+                let problem = P::DanglingReferences {
+                    relation: name,
+                    count: dangling,
+                };
+                check.record_entity_failures(&rel.from_entity, dangling, Some(problem.to_string()));
+                failures.push((None, problem));
+            }
+        }
+        (check, failures)
+    }
+}
+
+/// Adds a fingerprint, refusing to hold more than [`MAX_RELATION_KEYS`].
+fn push_bounded(v: &mut Vec<u128>, fp: u128, relation: &str) -> Result<()> {
+    if v.len() >= MAX_RELATION_KEYS {
+        return Err(Error::Usage(format!(
+            "relation {relation}: more than {MAX_RELATION_KEYS} keys or references; the check needs more memory than allowed"
+        )));
+    }
+    v.push(fp);
+    Ok(())
+}
+
+/// Tenant scope: records whose tenant field holds another value.
+struct Tenant {
+    field: String,
+    value: Value,
+    checked: u64,
+    foreign: BTreeMap<String, u64>,
+}
+
+impl Tenant {
+    fn new(manifest: &Manifest) -> Option<Tenant> {
+        manifest.tenant.as_ref().map(|scope| Tenant {
+            field: scope.field.clone(),
+            value: scope.value.clone(),
+            checked: 0,
+            foreign: BTreeMap::new(),
+        })
+    }
+
+    fn record(&mut self, entity: &str, value: &Value) {
+        if let Some(v) = value.get(&self.field) {
+            self.checked += 1;
+            if v != &self.value {
+                *self.foreign.entry(entity.to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+
+    fn finish(self) -> (Check, Failures) {
+        let mut check = Check::new("tenant", self.checked);
+        let mut failures = Vec::new();
+        for (entity, count) in self.foreign {
+            let problem = P::ForeignTenant {
+                entity: entity.clone(),
+                count,
             };
-            check.record_entity_failures(&rel.from_entity, dangling, Some(problem.to_string()));
+            check.record_entity_failures(&entity, count, Some(problem.to_string()));
             failures.push((None, problem));
         }
+        (check, failures)
     }
-    Ok((check, failures))
-}
-
-fn tenant(manifest: &Manifest, src: &mut dyn RecordSource) -> Result<(Check, Failures)> {
-    let mut check = Check::new("tenant", 0);
-    let mut failures = Vec::new();
-    let Some(scope) = &manifest.tenant else {
-        return Ok((check, failures));
-    };
-    let mut foreign: BTreeMap<String, u64> = BTreeMap::new();
-    for entity in &manifest.entities {
-        let mut n = 0u64;
-        src.each_record(&entity.name, &mut |value| {
-            if let Some(v) = value.get(&scope.field) {
-                check.checked += 1;
-                if v != &scope.value {
-                    n += 1;
-                }
-            }
-            Ok(())
-        })?;
-        if n > 0 {
-            foreign.insert(entity.name.clone(), n);
-        }
-    }
-    for (entity, count) in foreign {
-        let problem = P::ForeignTenant {
-            entity: entity.clone(),
-            count,
-        };
-        check.record_entity_failures(&entity, count, Some(problem.to_string()));
-        failures.push((None, problem));
-    }
-    Ok((check, failures))
 }

@@ -358,12 +358,14 @@ fn verify_seekable<R: Read + Seek>(
     let mut report = VerifyReport::build(&scanned);
     if report.valid && deep::needed(&report.manifest) {
         let manifest = report.manifest.clone();
+        let member_order: Vec<String> = scanned.parts.iter().map(|p| p.name.clone()).collect();
         let mut src = SeekSource {
             source: &mut source,
             identities,
             limits,
             start,
             manifest: &manifest,
+            member_order,
         };
         report.add_deep(deep::run(&manifest, &mut src)?);
     }
@@ -380,6 +382,8 @@ struct SeekSource<'a, R> {
     limits: ReadLimits,
     start: u64,
     manifest: &'a Manifest,
+    /// Data member names in the order the first pass met them.
+    member_order: Vec<String>,
 }
 
 impl<R: Read + Seek> deep::RecordSource for SeekSource<'_, R> {
@@ -403,6 +407,57 @@ impl<R: Read + Seek> deep::RecordSource for SeekSource<'_, R> {
         )?;
         for record in records {
             f(&record?)?;
+        }
+        Ok(())
+    }
+
+    /// One pass over the archive: every entity's parts, in the order the
+    /// first pass met them, each re-checked before its records are used.
+    fn each_record_all(
+        &mut self,
+        entities: &[String],
+        f: &mut dyn FnMut(&str, &serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        let position: std::collections::HashMap<&str, usize> = self
+            .member_order
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        let mut parts: Vec<(usize, &str, Part)> = Vec::new();
+        for name in entities {
+            let Some(entity) = self.manifest.entity(name) else {
+                continue;
+            };
+            for part in &entity.parts {
+                // The first pass matched members to the manifest one to one;
+                // a part it did not meet cannot be replayed in order.
+                let Some(&at) = position.get(part.path.as_str()) else {
+                    return Err(Error::member(&part.path, P::MissingMember));
+                };
+                parts.push((at, entity.name.as_str(), part.clone()));
+            }
+        }
+        parts.sort_by_key(|&(at, _, _)| at);
+        let owners: Vec<&str> = parts.iter().map(|&(_, e, _)| e).collect();
+        let mut records: Records<'_, R, serde_json::Value> = Records::new(
+            self.source,
+            self.identities,
+            self.limits,
+            self.start,
+            "",
+            parts.into_iter().map(|(_, _, p)| p).collect(),
+        )?;
+        records.owners = owners.iter().map(|e| e.to_string()).collect();
+        while let Some(record) = records.next() {
+            let value = record?;
+            let owner = records
+                .next_part
+                .checked_sub(1)
+                .and_then(|i| owners.get(i))
+                .copied()
+                .unwrap_or_default();
+            f(owner, &value)?;
         }
         Ok(())
     }
@@ -537,6 +592,9 @@ impl<R: Read + Seek> ArchiveReader<R> {
 pub struct Records<'a, R: Read + Seek, T> {
     stream: Option<MemberStream<Plain<&'a mut R>>>,
     entity: String,
+    /// The entity of each part, when the parts are several entities' (a
+    /// one-pass replay); errors then name the part's entity.
+    owners: Vec<String>,
     parts: Vec<Part>,
     next_part: usize,
     buf: Vec<u8>,
@@ -571,6 +629,7 @@ impl<'a, R: Read + Seek, T> Records<'a, R, T> {
         Ok(Records {
             stream: Some(stream),
             entity: entity.to_string(),
+            owners: Vec::new(),
             parts,
             next_part: 0,
             buf: Vec::new(),
@@ -613,6 +672,12 @@ impl<R: Read + Seek, T: DeserializeOwned> Records<'_, R, T> {
                 return Err(Error::member(&part.path, P::HashMismatch));
             }
             self.pos = 0;
+            // In a one-pass replay, record numbers count within each entity.
+            if self.next_part > 0
+                && self.owners.get(self.next_part) != self.owners.get(self.next_part - 1)
+            {
+                self.record_no = 0;
+            }
             self.next_part += 1;
             return Ok(true);
         }
@@ -644,8 +709,14 @@ impl<R: Read + Seek, T: DeserializeOwned> Iterator for Records<'_, R, T> {
         let line = &rest[..end];
         self.pos += end + 1;
         self.record_no += 1;
+        let entity = self
+            .next_part
+            .checked_sub(1)
+            .and_then(|i| self.owners.get(i))
+            .unwrap_or(&self.entity)
+            .clone();
         Some(serde_json::from_slice(line).map_err(|e| Error::Record {
-            entity: self.entity.clone(),
+            entity,
             record: self.record_no,
             detail: crate::json_error_category(&e),
         }))
