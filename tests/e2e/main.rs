@@ -6,6 +6,7 @@
 // In tests a panic is a failed test, not a crash on input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bench;
 mod cli;
 mod crash;
 mod docs;

@@ -279,9 +279,11 @@ fn deep_checks_replay_the_archive_once_whatever_they_check() {
     for name in ["a", "b", "c", "d", "e"] {
         let mut e = export.entity(name).unwrap();
         for id in 0..200 {
-            e.write(&serde_json::json!({"id": id, "a_id": id, "tenant_id": "t-1",
-                "note": format!("record {id} of {name} with some text to compress")}))
-                .unwrap();
+            e.write(
+                &serde_json::json!({"id": id, "a_id": id, "tenant_id": "t-1",
+                "note": format!("record {id} of {name} with some text to compress")}),
+            )
+            .unwrap();
         }
         e.finish().unwrap();
     }
