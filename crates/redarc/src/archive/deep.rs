@@ -19,24 +19,16 @@ use crate::{Error, Result};
 /// bytes, so this bounds the check at 64 MiB.
 pub(crate) const MAX_RELATION_KEYS: usize = 4 << 20;
 
-/// Something that can replay the verified records of an entity.
+/// Something that can replay the verified records of an archive.
 pub(crate) trait RecordSource {
-    /// Calls `f` with each record of `entity`, in order.
-    fn each_record(&mut self, entity: &str, f: &mut dyn FnMut(&Value) -> Result<()>) -> Result<()>;
-
-    /// Calls `f(entity, record)` with every record of `entities`, each
-    /// entity's records in order. Sources that can do it in one pass over
-    /// the archive override this; by default it replays entity by entity.
-    fn each_record_all(
+    /// Calls `f(entity, line)` with every record line of `entities` (raw
+    /// JSON, no newline), each entity's records in order, in one pass where
+    /// the source allows.
+    fn each_line(
         &mut self,
         entities: &[String],
-        f: &mut dyn FnMut(&str, &Value) -> Result<()>,
-    ) -> Result<()> {
-        for entity in entities {
-            self.each_record(entity, &mut |value| f(entity, value))?;
-        }
-        Ok(())
-    }
+        f: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+    ) -> Result<()>;
 }
 
 /// Compiles a declared entity schema; refused if it is not a usable schema
@@ -93,22 +85,31 @@ pub(crate) fn run(
         None => None,
     };
     let names: Vec<String> = manifest.entities.iter().map(|e| e.name.clone()).collect();
+    // The residual scan reads the raw line; only the other checks need it parsed.
+    let needs_value = schemas.is_some() || relations.is_some() || tenant.is_some();
     let mut record_no: BTreeMap<String, u64> = BTreeMap::new();
-    src.each_record_all(&names, &mut |entity, value| {
+    src.each_line(&names, &mut |entity, line| {
         let n = record_no.entry(entity.to_string()).or_insert(0);
         *n += 1;
         let record = *n;
-        if let Some(s) = schemas.as_mut() {
-            s.record(entity, record, value);
-        }
-        if let Some(r) = relations.as_mut() {
-            r.record(entity, value)?;
-        }
-        if let Some(t) = tenant.as_mut() {
-            t.record(entity, value);
+        if needs_value {
+            let value: Value = serde_json::from_slice(line).map_err(|e| Error::Record {
+                entity: entity.to_string(),
+                record,
+                detail: crate::json_error_category(&e),
+            })?;
+            if let Some(s) = schemas.as_mut() {
+                s.record(entity, record, &value);
+            }
+            if let Some(r) = relations.as_mut() {
+                r.record(entity, &value)?;
+            }
+            if let Some(t) = tenant.as_mut() {
+                t.record(entity, &value);
+            }
         }
         if let Some(r) = residual.as_mut() {
-            r.record(entity, record, value)?;
+            r.record(entity, record, line)?;
         }
         Ok(())
     })?;
@@ -134,7 +135,6 @@ pub(crate) fn run(
 /// never by value.
 struct Residual {
     scanner: crate::Redactor,
-    line: Vec<u8>,
     /// Per entity: records, findings, the first finding described.
     seen: BTreeMap<String, (u64, u64, Option<String>)>,
 }
@@ -143,16 +143,12 @@ impl Residual {
     fn new() -> Result<Residual> {
         Ok(Residual {
             scanner: crate::Policy::default_policy().compile()?,
-            line: Vec::new(),
             seen: BTreeMap::new(),
         })
     }
 
-    fn record(&mut self, entity: &str, record: u64, value: &Value) -> Result<()> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, value)
-            .map_err(|e| Error::Usage(crate::json_error_category(&e)))?;
-        let findings = self.scanner.scan_line(entity, record, &self.line)?;
+    fn record(&mut self, entity: &str, record: u64, line: &[u8]) -> Result<()> {
+        let findings = self.scanner.scan_line(entity, record, line)?;
         let seen = self.seen.entry(entity.to_string()).or_default();
         seen.0 += 1;
         if let Some(f) = findings.first() {

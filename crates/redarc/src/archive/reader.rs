@@ -387,36 +387,12 @@ struct SeekSource<'a, R> {
 }
 
 impl<R: Read + Seek> deep::RecordSource for SeekSource<'_, R> {
-    fn each_record(
-        &mut self,
-        entity: &str,
-        f: &mut dyn FnMut(&serde_json::Value) -> Result<()>,
-    ) -> Result<()> {
-        let parts = self
-            .manifest
-            .entity(entity)
-            .map(|e| e.parts.clone())
-            .unwrap_or_default();
-        let records: Records<'_, R, serde_json::Value> = Records::new(
-            self.source,
-            self.identities,
-            self.limits,
-            self.start,
-            entity,
-            parts,
-        )?;
-        for record in records {
-            f(&record?)?;
-        }
-        Ok(())
-    }
-
     /// One pass over the archive: every entity's parts, in the order the
-    /// first pass met them, each re-checked before its records are used.
-    fn each_record_all(
+    /// first pass met them, each re-checked before its lines are used.
+    fn each_line(
         &mut self,
         entities: &[String],
-        f: &mut dyn FnMut(&str, &serde_json::Value) -> Result<()>,
+        f: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
     ) -> Result<()> {
         let position: std::collections::HashMap<&str, usize> = self
             .member_order
@@ -424,7 +400,7 @@ impl<R: Read + Seek> deep::RecordSource for SeekSource<'_, R> {
             .enumerate()
             .map(|(i, n)| (n.as_str(), i))
             .collect();
-        let mut parts: Vec<(usize, &str, Part)> = Vec::new();
+        let mut parts: Vec<(usize, String, Part)> = Vec::new();
         for name in entities {
             let Some(entity) = self.manifest.entity(name) else {
                 continue;
@@ -435,29 +411,24 @@ impl<R: Read + Seek> deep::RecordSource for SeekSource<'_, R> {
                 let Some(&at) = position.get(part.path.as_str()) else {
                     return Err(Error::member(&part.path, P::MissingMember));
                 };
-                parts.push((at, entity.name.as_str(), part.clone()));
+                parts.push((at, entity.name.clone(), part.clone()));
             }
         }
         parts.sort_by_key(|&(at, _, _)| at);
-        let owners: Vec<&str> = parts.iter().map(|&(_, e, _)| e).collect();
+        let (owners, parts): (Vec<String>, Vec<Part>) =
+            parts.into_iter().map(|(_, e, p)| (e, p)).unzip();
         let mut records: Records<'_, R, serde_json::Value> = Records::new(
             self.source,
             self.identities,
             self.limits,
             self.start,
             "",
-            parts.into_iter().map(|(_, _, p)| p).collect(),
+            parts,
         )?;
-        records.owners = owners.iter().map(|e| e.to_string()).collect();
-        while let Some(record) = records.next() {
-            let value = record?;
-            let owner = records
-                .next_part
-                .checked_sub(1)
-                .and_then(|i| owners.get(i))
-                .copied()
-                .unwrap_or_default();
-            f(owner, &value)?;
+        records.owners = owners;
+        while let Some(line) = records.next_line() {
+            let line = line?;
+            f(records.current_entity(), &records.buf[line])?;
         }
         Ok(())
     }
@@ -470,26 +441,22 @@ struct DirSource<'a> {
 }
 
 impl deep::RecordSource for DirSource<'_> {
-    fn each_record(
+    fn each_line(
         &mut self,
-        entity: &str,
-        f: &mut dyn FnMut(&serde_json::Value) -> Result<()>,
+        entities: &[String],
+        f: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let Some(e) = self.manifest.entity(entity) else {
-            return Ok(());
-        };
-        let mut record = 0u64;
-        for part in &e.parts {
-            let path = self.root.join(&part.path);
-            let data = std::fs::read(&path).map_err(|err| Error::io_path("reading", &path, err))?;
-            for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                record += 1;
-                let value = serde_json::from_slice(line).map_err(|err| Error::Record {
-                    entity: entity.to_string(),
-                    record,
-                    detail: crate::json_error_category(&err),
-                })?;
-                f(&value)?;
+        for name in entities {
+            let Some(e) = self.manifest.entity(name) else {
+                continue;
+            };
+            for part in &e.parts {
+                let path = self.root.join(&part.path);
+                let data =
+                    std::fs::read(&path).map_err(|err| Error::io_path("reading", &path, err))?;
+                for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    f(name, line)?;
+                }
             }
         }
         Ok(())
@@ -684,10 +651,9 @@ impl<R: Read + Seek, T: DeserializeOwned> Records<'_, R, T> {
     }
 }
 
-impl<R: Read + Seek, T: DeserializeOwned> Iterator for Records<'_, R, T> {
-    type Item = Result<T>;
-
-    fn next(&mut self) -> Option<Result<T>> {
+impl<R: Read + Seek, T: DeserializeOwned> Records<'_, R, T> {
+    /// The byte range in `buf` of the next record's line, unparsed.
+    fn next_line(&mut self) -> Option<Result<std::ops::Range<usize>>> {
         if self.failed {
             return None;
         }
@@ -704,22 +670,37 @@ impl<R: Read + Seek, T: DeserializeOwned> Iterator for Records<'_, R, T> {
                 }
             }
         }
-        let rest = &self.buf[self.pos..];
-        let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-        let line = &rest[..end];
-        self.pos += end + 1;
+        let start = self.pos;
+        let end = memchr::memchr(b'\n', &self.buf[start..]).map_or(self.buf.len(), |i| start + i);
+        self.pos = end + 1;
         self.record_no += 1;
-        let entity = self
-            .next_part
+        Some(Ok(start..end))
+    }
+
+    /// The entity of the part the last line came from.
+    fn current_entity(&self) -> &str {
+        self.next_part
             .checked_sub(1)
             .and_then(|i| self.owners.get(i))
             .unwrap_or(&self.entity)
-            .clone();
-        Some(serde_json::from_slice(line).map_err(|e| Error::Record {
-            entity,
-            record: self.record_no,
-            detail: crate::json_error_category(&e),
-        }))
+    }
+}
+
+impl<R: Read + Seek, T: DeserializeOwned> Iterator for Records<'_, R, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        let line = match self.next_line()? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            serde_json::from_slice(&self.buf[line]).map_err(|e| Error::Record {
+                entity: self.current_entity().to_string(),
+                record: self.record_no,
+                detail: crate::json_error_category(&e),
+            }),
+        )
     }
 }
 
