@@ -68,7 +68,7 @@ pub(crate) fn find_at_hits(matcher: Matcher, text: &str, hits: &[(usize, usize)]
                 delims,
                 names,
                 stop,
-            } => query_param(text.as_bytes(), hit, resume, delims, names, stop),
+            } => query_param(text, hit, resume, delims, names, stop),
             Matcher::Assignment => assignment(text, hit, len, resume),
         };
         match found {
@@ -138,7 +138,7 @@ fn value_run(text: &str, from: usize, stop: &[u8]) -> Option<Range<usize>> {
 }
 
 fn query_param(
-    text: &[u8],
+    s: &str,
     hit: usize,
     floor: usize,
     delims: &[u8],
@@ -147,6 +147,7 @@ fn query_param(
 ) -> Option<Found> {
     // The name is the run of name bytes around the hit; a delimiter must
     // come right before it, and `=` right after.
+    let text = s.as_bytes();
     let start = run_start(text, hit, floor, is_name_byte);
     let end = run_end(text, hit, is_name_byte);
     if start == 0 || start <= floor || !delims.contains(&text[start - 1]) {
@@ -162,8 +163,6 @@ fn query_param(
     {
         return None;
     }
-    // Safe to view as str: the bytes so far are ASCII and `end + 1` follows `=`.
-    let s = std::str::from_utf8(text).ok()?;
     let value = value_run(s, end + 1, stop)?;
     Some(Found {
         end: value.end,
