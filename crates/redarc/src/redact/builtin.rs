@@ -429,11 +429,16 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         catches: "Telegram bot tokens (digits:AA…)",
         profile: D,
         trigger: Trigger::Exact(&[":AA"]),
-        pattern: r"\d{8,10}:AA[0-9A-Za-z_\-]{33}\b",
+        // The end is "no further token character", not `\b`: a token may end
+        // in `-`, and between `-` and `/` there is no word boundary.
+        pattern: r"(?P<s>\d{8,10}:AA[0-9A-Za-z_\-]{33})(?:[^0-9A-Za-z_\-]|$)",
         check: Check::None,
         matcher: Matcher::Regex,
-        positive: &["https://api.telegram.org/bot123456789:AAFakeFakeFakeFakeFake0123456789_-F/getMe"],
-        negative: &["12:AA meeting"],
+        positive: &[
+            "https://api.telegram.org/bot123456789:AAFakeFakeFakeFakeFake0123456789_-F/getMe",
+            "https://api.telegram.org/bot123456789:AAFakeFakeFakeFakeFake0123456789_F-/sendMessage",
+        ],
+        negative: &["12:AA meeting", "123456789:AAFakeFakeFakeFakeFake0123456789_-FakeTooLong"],
     },
     ValueRule {
         id: "databricks-token",
