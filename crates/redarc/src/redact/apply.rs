@@ -331,12 +331,8 @@ impl Redactor {
                 }
             }
             Under::Container(ka) => {
-                if ka.action != Action::Keep
-                    && detect::container_value_is_secret(s)
-                    && !self.is_protected(s)
-                    && !self.value_allowed(s)
-                {
-                    return self.whole_string(s, &ka.id, ka.action, cx);
+                if let Some(fate) = self.container_value(s, cx, ka) {
+                    return fate;
                 }
             }
             Under::Nothing => {}
@@ -345,7 +341,32 @@ impl Redactor {
         if spans.is_empty() {
             return Fate::Stay;
         }
-        self.apply_spans(s, &spans, cx)
+        let fate = self.apply_spans(s, &spans, cx);
+        if fate == Fate::Remove {
+            return fate;
+        }
+        // What the value rules left may now be secret as a whole under the
+        // key (`a=b://x` loses its `://` to an assignment rule): decide
+        // again on the redacted text, or a second pass would, and redacting
+        // twice would not be a no-op.
+        match under {
+            Under::Key(ka) => self.secret_key_value(s, cx, ka).unwrap_or(Fate::Stay),
+            Under::Container(ka) => self.container_value(s, cx, ka).unwrap_or(Fate::Stay),
+            Under::Nothing => Fate::Stay,
+        }
+    }
+
+    /// A string inside an object or array held by a secret key; `None`
+    /// when it does not have a credential's shape.
+    fn container_value(&self, s: &mut String, cx: &mut Cx<'_>, ka: &KeyAction) -> Option<Fate> {
+        if ka.action != Action::Keep
+            && detect::container_value_is_secret(s)
+            && !self.is_protected(s)
+            && !self.value_allowed(s)
+        {
+            return Some(self.whole_string(s, &ka.id, ka.action, cx));
+        }
+        None
     }
 
     /// A string directly under a secret key; `None` when it is not secret
