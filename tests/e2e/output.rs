@@ -253,6 +253,20 @@ fn json_reports_agree_with_the_real_input() {
     let u = json("unpack", &out);
     assert_eq!(entity_records(&u), counts);
     assert_eq!(u["valid"], true);
+    assert_eq!(u["level"], "integrity");
+    // --verify: every check of verify before the files move into place.
+    let verified = tmp.path().join("verified");
+    let out = run(redarc()
+        .arg("unpack")
+        .arg(&archive)
+        .arg("-i")
+        .arg(&key)
+        .arg("-o")
+        .arg(&verified)
+        .args(["--verify", "--format", "json"]));
+    exits("unpack --verify", &out, 0);
+    let v = json("unpack --verify", &out);
+    assert_eq!((v["level"].as_str(), v["valid"].as_bool()), (Some("valid"), Some(true)));
     let unpacked_lines: u64 = line_counts(&restored.join("data")).values().sum();
     assert_eq!(unpacked_lines, total);
     // Sizes are of the (redacted) JSONL in the archive, as unpacked.

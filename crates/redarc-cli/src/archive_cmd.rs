@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use redarc::format::{Entity, Manifest};
-use redarc::{Error, ExportOptions, ExportWriter, Policy, ReadLimits, VerifyReport};
+use redarc::{CheckLevel, Error, ExportOptions, ExportWriter, Policy, ReadLimits, VerifyReport};
 use serde::Serialize;
 use sha2_shim::Sha256Writer;
 
@@ -623,6 +623,11 @@ pub(crate) struct UnpackArgs {
     /// Directory to create (or an empty one): manifest.json, SHA256SUMS and data/.
     #[arg(short, long, value_name = "DIR")]
     pub(crate) output: PathBuf,
+    /// Also run every check of `redarc verify` (each record parsed, schemas,
+    /// relations, tenant scope, residual secrets) before moving the files
+    /// into place. Without it: every size, hash and record count.
+    #[arg(long)]
+    pub(crate) verify: bool,
     /// Summary format: text on standard error, or one JSON document on standard output.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) format: OutputFormat,
@@ -633,6 +638,7 @@ pub(crate) struct UnpackArgs {
 struct UnpackDoc<'a> {
     archive: String,
     output: String,
+    level: CheckLevel,
     complete: bool,
     valid: bool,
     #[serde(flatten)]
@@ -642,22 +648,33 @@ struct UnpackDoc<'a> {
 pub(crate) fn unpack(args: &UnpackArgs) -> redarc::Result<i32> {
     let ids = args.identity.load()?;
     let (progress, source) = open(&args.archive, "unpack")?;
-    let report = redarc::unpack(source, &ids, &args.output, ReadLimits::default());
+    let level = if args.verify {
+        CheckLevel::Valid
+    } else {
+        CheckLevel::Integrity
+    };
+    let report = redarc::unpack(source, &ids, &args.output, ReadLimits::default(), level);
     progress.finish();
     let report = report?;
     match args.format {
         OutputFormat::Json => print_json(&UnpackDoc {
             archive: args.archive.display().to_string(),
             output: args.output.display().to_string(),
+            level: report.level,
             complete: report.complete,
             valid: report.valid,
             summary: ArchiveSummary::of(&report.manifest),
         })?,
         OutputFormat::Text => eprintln!(
-            "unpacked {} entities, {} records into {}",
+            "unpacked {} entities, {} records into {} ({})",
             report.manifest.entities.len(),
             report.manifest.total_records(),
-            args.output.display()
+            args.output.display(),
+            match report.level {
+                CheckLevel::Integrity =>
+                    "sizes, hashes and counts checked; `redarc verify` checks the rest",
+                _ => "every check of `redarc verify` passed",
+            }
         ),
     }
     Ok(0)

@@ -33,7 +33,7 @@ pub fn manifest(data: &[u8]) {
 pub fn tar(data: &[u8]) {
     let stream = stream::MemberStream::plaintext(Cursor::new(data), limits());
     if let Ok(scanned) = reader::scan(stream, true, |_, _| Ok(())) {
-        let report = reader::VerifyReport::build(&scanned);
+        let report = reader::VerifyReport::build(&scanned, reader::CheckLevel::Valid);
         let _ = report.to_result();
     }
 }
@@ -48,7 +48,7 @@ pub fn zstd_tar(data: &[u8]) {
     }
     let stream = stream::MemberStream::plaintext(decoder, limits());
     if let Ok(scanned) = reader::scan(stream, true, |_, _| Ok(())) {
-        let _ = reader::VerifyReport::build(&scanned).to_result();
+        let _ = reader::VerifyReport::build(&scanned, reader::CheckLevel::Valid).to_result();
     }
 }
 

@@ -52,9 +52,9 @@ pub mod restore;
 pub mod sample;
 
 pub use archive::{
-    unpack, verify, ArchiveReader, Check, EntityWriter, ExportOptions, ExportWriter, Identities,
-    ReadLimits, Recipients, Records, VerifyReport, DEFAULT_MAX_RECORD, DEFAULT_MAX_WORK_FACTOR,
-    DEFAULT_PART_SIZE,
+    unpack, verify, ArchiveReader, Check, CheckLevel, EntityWriter, ExportOptions, ExportWriter,
+    Identities, ReadLimits, Recipients, Records, VerifyReport, DEFAULT_MAX_RECORD,
+    DEFAULT_MAX_WORK_FACTOR, DEFAULT_PART_SIZE,
 };
 pub use error::{ArchiveProblem, DecryptFailure, Error, Result};
 pub use format::Manifest;

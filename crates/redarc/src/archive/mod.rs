@@ -8,7 +8,7 @@ pub(crate) mod stream;
 mod writer;
 
 pub use crypto::{Identities, Recipients, DEFAULT_MAX_WORK_FACTOR};
-pub use reader::{unpack, verify, ArchiveReader, Check, Records, VerifyReport};
+pub use reader::{unpack, verify, ArchiveReader, Check, CheckLevel, Records, VerifyReport};
 pub use stream::ReadLimits;
 pub use writer::{
     EntityWriter, ExportOptions, ExportWriter, DEFAULT_MAX_RECORD, DEFAULT_PART_SIZE,

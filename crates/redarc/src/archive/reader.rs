@@ -1,6 +1,7 @@
 //! Verification, typed reading and extraction of archives.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -43,27 +44,33 @@ pub(crate) fn check_json_line(line: &[u8]) -> std::result::Result<(), String> {
         .map_err(|e| crate::json_error_category(&e))
 }
 
-/// Counts lines and checks that each is one JSON value.
+/// Counts lines and checks each: not empty, no carriage return, UTF-8, and
+/// with `check_json` exactly one JSON value.
 pub(crate) fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u64, String)>) {
     let mut records = 0u64;
     let mut bad = None;
     let mut start = 0usize;
-    for (i, &b) in data.iter().enumerate() {
-        if b != b'\n' {
-            continue;
-        }
+    // Without the JSON check, UTF-8 is checked over the whole part at once
+    // ('\n' is ASCII, so a part is UTF-8 exactly when each line is).
+    let utf8_ok = check_json || std::str::from_utf8(data).is_ok();
+    for end in memchr::memchr_iter(b'\n', data) {
         records += 1;
         if bad.is_none() {
-            let line = &data[start..i];
-            if line.is_empty() {
-                bad = Some((records, "empty line".to_string()));
-            } else if line.contains(&b'\r') {
-                bad = Some((records, "carriage return".to_string()));
+            let line = &data[start..end];
+            let problem = if line.is_empty() {
+                Some("empty line".to_string())
+            } else if memchr::memchr(b'\r', line).is_some() {
+                Some("carriage return".to_string())
             } else if check_json {
-                bad = check_json_line(line).err().map(|d| (records, d));
-            }
+                check_json_line(line).err()
+            } else if !utf8_ok && std::str::from_utf8(line).is_err() {
+                Some("not UTF-8".to_string())
+            } else {
+                None
+            };
+            bad = problem.map(|d| (records, d));
         }
-        start = i + 1;
+        start = end + 1;
     }
     if start < data.len() && bad.is_none() {
         bad = Some((records + 1, "last record has no final newline".to_string()));
@@ -71,41 +78,104 @@ pub(crate) fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u6
     (records, bad)
 }
 
+/// A member read off the stream, on its way to the checking thread.
+type Member = (MemberHeader, Vec<u8>);
+
+/// What the checking thread of a scan learns.
+#[derive(Default)]
+struct Collected {
+    parts: Vec<PartSeen>,
+    sums: Option<Vec<u8>>,
+    manifest: Option<Vec<u8>>,
+}
+
+/// One pass over every member: the calling thread decrypts and
+/// decompresses, a second thread hands each member to `sink`, hashes it
+/// and checks its lines, so the two overlap. At most three members are in
+/// memory at once: one being read, one queued, one being checked.
 pub(crate) fn scan<S: Read>(
     mut stream: MemberStream<S>,
     check_json: bool,
-    mut sink: impl FnMut(&MemberHeader, &[u8]) -> Result<()>,
+    sink: impl FnMut(&MemberHeader, &[u8]) -> Result<()> + Send,
 ) -> Result<Scanned> {
-    let mut buf = Vec::new();
-    let mut parts = Vec::new();
-    let mut sums = None;
-    let mut manifest_bytes = None;
+    let collected = std::thread::scope(|scope| -> Result<Collected> {
+        let (members, queue) = std::sync::mpsc::sync_channel::<Member>(1);
+        let (give_back, spent) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let checker = std::thread::Builder::new()
+            .name("redarc-check".into())
+            .spawn_scoped(scope, move || {
+                check_members(queue, give_back, check_json, sink)
+            })
+            .map_err(|e| Error::io("starting the archive check thread", e))?;
+        let read = read_members(&mut stream, &members, &spent);
+        drop(members);
+        let checked = checker
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("the archive check thread panicked".into())));
+        // A checker that failed stopped taking members, which ended the
+        // read early: its error is the cause.
+        let collected = checked?;
+        read?;
+        Ok(collected)
+    })?;
+    let manifest_bytes = collected
+        .manifest
+        .ok_or_else(|| Error::archive(P::ManifestMissing))?;
+    let manifest = Manifest::from_slice(&manifest_bytes)?;
+    let sums = collected
+        .sums
+        .ok_or_else(|| Error::member(crate::format::SUMS_MEMBER, P::MissingMember))?;
+    Ok(Scanned {
+        parts: collected.parts,
+        sums,
+        manifest,
+    })
+}
+
+/// Reads every member and queues it; stops early (with `Ok`) when the
+/// checking thread has stopped.
+fn read_members<S: Read>(
+    stream: &mut MemberStream<S>,
+    members: &std::sync::mpsc::SyncSender<Member>,
+    spent: &std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<()> {
     while let Some(header) = stream.next_header()? {
+        let mut buf = spent.try_recv().unwrap_or_default();
         stream.read_data(&header, &mut buf)?;
+        if members.send((header, buf)).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The checking side of [`scan`]: sink, hash and line checks per member.
+fn check_members(
+    queue: std::sync::mpsc::Receiver<Member>,
+    give_back: std::sync::mpsc::SyncSender<Vec<u8>>,
+    check_json: bool,
+    mut sink: impl FnMut(&MemberHeader, &[u8]) -> Result<()>,
+) -> Result<Collected> {
+    let mut collected = Collected::default();
+    for (header, buf) in queue {
         sink(&header, &buf)?;
         match header.kind {
             Kind::Part { .. } => {
                 let (records, bad_line) = inspect_records(&buf, check_json);
-                parts.push(PartSeen {
-                    name: header.name.clone(),
+                collected.parts.push(PartSeen {
                     size: buf.len() as u64,
                     records,
                     digest: Digest(sha2::Sha256::digest(&buf).into()),
                     bad_line,
+                    name: header.name,
                 });
+                let _ = give_back.try_send(buf);
             }
-            Kind::Sums => sums = Some(std::mem::take(&mut buf)),
-            Kind::Manifest => manifest_bytes = Some(std::mem::take(&mut buf)),
+            Kind::Sums => collected.sums = Some(buf),
+            Kind::Manifest => collected.manifest = Some(buf),
         }
     }
-    let manifest_bytes = manifest_bytes.ok_or_else(|| Error::archive(P::ManifestMissing))?;
-    let manifest = Manifest::from_slice(&manifest_bytes)?;
-    let sums = sums.ok_or_else(|| Error::member(crate::format::SUMS_MEMBER, P::MissingMember))?;
-    Ok(Scanned {
-        parts,
-        sums,
-        manifest,
-    })
+    Ok(collected)
 }
 
 /// One check of a verification and its outcome.
@@ -128,17 +198,37 @@ pub struct Check {
     pub failed_by_entity: BTreeMap<String, u64>,
 }
 
+/// How far the checks of an archive go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CheckLevel {
+    /// The archive holds exactly the bytes its manifest describes: complete,
+    /// every part's size, SHA-256 and record count right, each record one
+    /// UTF-8 line without a carriage return, the checksum list right.
+    /// Records are not parsed.
+    Integrity,
+    /// Integrity, plus each record one JSON value, the declared schemas,
+    /// relations and tenant scope, and the residual-secret scan: what
+    /// [`verify`] checks.
+    Valid,
+}
+
 /// The outcome of verifying an archive: every check with its counts.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct VerifyReport {
+    /// How far the checks went.
+    pub level: CheckLevel,
     /// The manifest read from the archive.
     pub manifest: Manifest,
     /// Members and manifest match one to one: nothing missing, nothing
     /// extra, no duplicates, in order.
     pub complete: bool,
-    /// Complete, and every size, hash, record count, record and the
-    /// checksum list are right.
+    /// Every check of [`VerifyReport::level`] passed: at
+    /// [`CheckLevel::Valid`], complete, and every size, hash, record count,
+    /// record, declared schema, relation and tenant scope right, the
+    /// checksum list right and no residual secret found.
     pub valid: bool,
     /// Each check in the order it ran.
     pub checks: Vec<Check>,
@@ -147,7 +237,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    pub(crate) fn build(scanned: &Scanned) -> VerifyReport {
+    pub(crate) fn build(scanned: &Scanned, level: CheckLevel) -> VerifyReport {
         let manifest = &scanned.manifest;
         let mut failures: Vec<(Option<String>, P)> = Vec::new();
         let listed: Vec<&Part> = manifest
@@ -186,7 +276,13 @@ impl VerifyReport {
         let mut sizes = Check::new("sizes", 0);
         let mut hashes = Check::new("hashes", 0);
         let mut counts = Check::new("record-counts", 0);
-        let mut records = Check::new("records-json", 0);
+        let mut records = Check::new(
+            match level {
+                CheckLevel::Integrity => "record-lines",
+                CheckLevel::Valid => "records-json",
+            },
+            0,
+        );
         for part in &listed {
             let Some(found) = seen.get(part.path.as_str()) else {
                 continue;
@@ -251,6 +347,7 @@ impl VerifyReport {
         let checks = vec![complete, sizes, hashes, counts, records, sums];
         let valid = checks.iter().all(|c| c.passed);
         VerifyReport {
+            level,
             manifest: manifest.clone(),
             complete: is_complete,
             valid,
@@ -355,7 +452,7 @@ fn verify_seekable<R: Read + Seek>(
         .map_err(|e| Error::io("seeking the archive", e))?;
     let stream = MemberStream::open(&mut source, identities, limits)?;
     let scanned = scan(stream, true, |_, _| Ok(()))?;
-    let mut report = VerifyReport::build(&scanned);
+    let mut report = VerifyReport::build(&scanned, CheckLevel::Valid);
     if report.valid && deep::needed(&report.manifest) {
         let manifest = report.manifest.clone();
         let member_order: Vec<String> = scanned.parts.iter().map(|p| p.name.clone()).collect();
@@ -704,13 +801,20 @@ impl<R: Read + Seek, T: DeserializeOwned> Iterator for Records<'_, R, T> {
     }
 }
 
-/// Extracts a verified archive into `dir` (new, or an empty directory):
-/// `manifest.json`, `SHA256SUMS` and `data/<entity>.<part>.jsonl`.
+/// Extracts an archive into `dir` (new, or an empty directory):
+/// `manifest.json`, `SHA256SUMS` and `data/<entity>.<part>.jsonl`, after
+/// checking it at `level`.
+///
+/// [`CheckLevel::Integrity`] checks every size, hash and record count as
+/// the members stream by, at about the speed of `age -d | zstd -d | tar -x`;
+/// [`CheckLevel::Valid`] also parses every record and runs the checks of
+/// [`verify`] (schemas, relations, tenant scope, residual secrets) on the
+/// extracted files.
 ///
 /// Members are written to a staging directory beside `dir`, and moved into
-/// place only after every check has passed; on any failure nothing is left
-/// behind. Only names the format allows are written, so nothing can land
-/// outside `dir`.
+/// place only after every check has passed and every file is on disk
+/// (`fsync`); on any failure nothing is left behind. Only names the format
+/// allows are written, so nothing can land outside `dir`.
 ///
 /// # Errors
 /// Any failed check, or an I/O error writing the files.
@@ -719,6 +823,7 @@ pub fn unpack<R: Read>(
     identities: &Identities,
     dir: &Path,
     limits: ReadLimits,
+    level: CheckLevel,
 ) -> Result<VerifyReport> {
     let (parent, target_name) = split_target(dir)?;
     if dir.exists() {
@@ -734,13 +839,33 @@ pub fn unpack<R: Read>(
     let data_dir = staging.path.join(crate::format::DATA_DIR);
     std::fs::create_dir(&data_dir).map_err(|e| Error::io_path("creating", &data_dir, e))?;
     let stream = MemberStream::open(source, identities, limits)?;
-    let scanned = scan(stream, true, |header, data| {
-        // The name passed MemberStream's checks: one of three fixed shapes.
-        let path = staging.path.join(&header.name);
-        write_new_file(&path, data)
+    let root = staging.path.clone();
+    let scanned = std::thread::scope(|scope| -> Result<Scanned> {
+        // Files are flushed to disk on a thread of their own, so the disk
+        // works while the next members are decrypted and checked.
+        let (to_sync, files) = std::sync::mpsc::sync_channel::<(PathBuf, File)>(16);
+        let syncer = std::thread::Builder::new()
+            .name("redarc-sync".into())
+            .spawn_scoped(scope, move || sync_files(files))
+            .map_err(|e| Error::io("starting the file sync thread", e))?;
+        let scanned = scan(stream, level == CheckLevel::Valid, |header, data| {
+            // The name passed MemberStream's checks: one of three fixed shapes.
+            let path = root.join(&header.name);
+            let file = write_new_file(&path, data)?;
+            to_sync
+                .send((path, file))
+                .map_err(|_| Error::Usage("the file sync thread stopped".into()))
+        });
+        drop(to_sync);
+        let synced = syncer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("the file sync thread panicked".into())));
+        let scanned = scanned?;
+        synced?;
+        Ok(scanned)
     })?;
-    let mut report = VerifyReport::build(&scanned);
-    if report.valid && deep::needed(&report.manifest) {
+    let mut report = VerifyReport::build(&scanned, level);
+    if level == CheckLevel::Valid && report.valid && deep::needed(&report.manifest) {
         let manifest = report.manifest.clone();
         let mut src = DirSource {
             root: &staging.path,
@@ -749,8 +874,28 @@ pub fn unpack<R: Read>(
         report.add_deep(deep::run(&manifest, &mut src)?);
     }
     report.to_result()?;
+    sync_dir(&data_dir)?;
+    sync_dir(&staging.path)?;
     staging.commit(dir)?;
+    sync_dir(&parent)?;
     Ok(report)
+}
+
+/// Flushes each file to disk; the first failure ends it.
+fn sync_files(files: std::sync::mpsc::Receiver<(PathBuf, File)>) -> Result<()> {
+    for (path, file) in files {
+        file.sync_all()
+            .map_err(|e| Error::io_path("syncing", &path, e))?;
+    }
+    Ok(())
+}
+
+/// Makes a directory's entries durable (on Linux a directory can be opened
+/// and synced like a file).
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io_path("syncing", dir, e))
 }
 
 fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
@@ -766,7 +911,8 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
     Ok((parent, name))
 }
 
-fn write_new_file(path: &Path, data: &[u8]) -> Result<()> {
+/// Creates `path` (it must not exist) holding `data`; not yet synced.
+fn write_new_file(path: &Path, data: &[u8]) -> Result<File> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -774,8 +920,7 @@ fn write_new_file(path: &Path, data: &[u8]) -> Result<()> {
         .map_err(|e| Error::io_path("creating", path, e))?;
     file.write_all(data)
         .map_err(|e| Error::io_path("writing", path, e))?;
-    file.sync_all()
-        .map_err(|e| Error::io_path("syncing", path, e))
+    Ok(file)
 }
 
 /// A directory beside the target, removed on drop unless committed.

@@ -314,8 +314,9 @@ impl<S: Read> MemberStream<S> {
     /// Reads the data of the member just announced into `buf` (replacing its
     /// contents), and skips the padding to the next block.
     pub(crate) fn read_data(&mut self, header: &MemberHeader, buf: &mut Vec<u8>) -> Result<()> {
-        buf.clear();
         // The size was capped in next_header, so this allocation is bounded.
+        // Not cleared first: a reused buffer of the same size is then not
+        // zeroed again, and every byte is overwritten (or the read fails).
         buf.resize(header.size as usize, 0);
         let n = self.read_full(buf)?;
         if (n as u64) < header.size {

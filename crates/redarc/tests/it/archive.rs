@@ -5,8 +5,8 @@ use std::io::{Cursor, Read};
 use proptest::prelude::*;
 use redarc::format::Timestamp;
 use redarc::{
-    ArchiveProblem, ArchiveReader, Error, ExportOptions, ExportWriter, Identities, ReadLimits,
-    Recipients,
+    ArchiveProblem, ArchiveReader, CheckLevel, Error, ExportOptions, ExportWriter, Identities,
+    ReadLimits, Recipients,
 };
 use serde::{Deserialize, Serialize};
 
@@ -319,7 +319,14 @@ fn unpack_of_flipped_or_truncated_archives_leaves_nothing() {
     );
     for (what, bad) in damaged {
         assert!(
-            redarc::unpack(&bad[..], &ids, &target, ReadLimits::default()).is_err(),
+            redarc::unpack(
+                &bad[..],
+                &ids,
+                &target,
+                ReadLimits::default(),
+                CheckLevel::Integrity
+            )
+            .is_err(),
             "{what} unpacked"
         );
         let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
@@ -469,19 +476,40 @@ fn unpack_stages_and_leaves_nothing_on_failure() {
     let archive = write(&r, &sample_entities(), 200);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("out");
-    let report = redarc::unpack(&archive[..], &ids, &dir, ReadLimits::default()).unwrap();
+    let report = redarc::unpack(
+        &archive[..],
+        &ids,
+        &dir,
+        ReadLimits::default(),
+        CheckLevel::Integrity,
+    )
+    .unwrap();
     assert!(report.valid);
     let users = std::fs::read_dir(dir.join("data")).unwrap().count();
     assert!(users > 3);
     assert!(dir.join("manifest.json").is_file() && dir.join("SHA256SUMS").is_file());
     // Non-empty target: refused.
-    assert!(redarc::unpack(&archive[..], &ids, &dir, ReadLimits::default()).is_err());
+    assert!(redarc::unpack(
+        &archive[..],
+        &ids,
+        &dir,
+        ReadLimits::default(),
+        CheckLevel::Integrity
+    )
+    .is_err());
 
     let mut bad = archive.clone();
     let n = bad.len();
     bad[n - 20] ^= 1;
     let dir2 = tmp.path().join("out2");
-    assert!(redarc::unpack(&bad[..], &ids, &dir2, ReadLimits::default()).is_err());
+    assert!(redarc::unpack(
+        &bad[..],
+        &ids,
+        &dir2,
+        ReadLimits::default(),
+        CheckLevel::Integrity
+    )
+    .is_err());
     let left: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -4,7 +4,8 @@ use std::io::{Cursor, Write};
 
 use redarc::format::{Digest, Relation, TenantScope};
 use redarc::{
-    ArchiveProblem, Error, ExportOptions, ExportWriter, Identities, ReadLimits, Recipients,
+    ArchiveProblem, CheckLevel, Error, ExportOptions, ExportWriter, Identities, ReadLimits,
+    Recipients,
 };
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -117,11 +118,33 @@ fn dangling_references_and_foreign_tenants_are_counted_per_entity() {
         "{err}"
     );
 
-    // The same checks run before an unpack is moved into place.
+    // The same checks run before an unpack at the valid level is moved
+    // into place.
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("out");
-    assert!(redarc::unpack(Cursor::new(&out), &ids, &target, ReadLimits::default()).is_err());
+    let valid = redarc::unpack(
+        Cursor::new(&out),
+        &ids,
+        &target,
+        ReadLimits::default(),
+        CheckLevel::Valid,
+    );
+    assert!(valid.is_err());
     assert!(!target.exists());
+    // Integrity alone holds (every hash agrees with the manifest) and says
+    // it checked no more than that.
+    let report = redarc::unpack(
+        Cursor::new(&out),
+        &ids,
+        &target,
+        ReadLimits::default(),
+        CheckLevel::Integrity,
+    )
+    .unwrap();
+    assert_eq!(report.level, CheckLevel::Integrity);
+    assert!(report.valid);
+    assert!(report.checks.iter().all(|c| c.name != "relations"));
+    assert!(target.join("manifest.json").is_file());
 }
 
 /// Builds an archive by hand whose manifest declares a schema its records

@@ -10,7 +10,9 @@ use redarc::restore::{
     drill, drill_at, dry_run, import, purge, Approval, EmptyTarget, Importer, JsonlDirImporter,
     PurgeOptions, PRODUCTION_CONFIRMATION,
 };
-use redarc::{ArchiveReader, ExportOptions, ExportWriter, Identities, ReadLimits, Recipients};
+use redarc::{
+    ArchiveReader, CheckLevel, ExportOptions, ExportWriter, Identities, ReadLimits, Recipients,
+};
 use serde_json::{json, Value};
 
 /// A value planted in a record; it must never reach evidence.
@@ -465,13 +467,21 @@ fn purge_deletes_only_expired_items_and_logs_them() {
     // An unpacked export: readable without a key.
     let unpacked = root.join("unpacked-old");
     let file = std::fs::File::open(&old).unwrap();
-    redarc::unpack(file, &ids, &unpacked, ReadLimits::default()).unwrap();
+    redarc::unpack(
+        file,
+        &ids,
+        &unpacked,
+        ReadLimits::default(),
+        CheckLevel::Integrity,
+    )
+    .unwrap();
     let unpacked_fresh = root.join("unpacked-fresh");
     redarc::unpack(
         std::fs::File::open(&fresh).unwrap(),
         &ids,
         &unpacked_fresh,
         ReadLimits::default(),
+        CheckLevel::Integrity,
     )
     .unwrap();
     let now = ts("2026-05-01T00:00:00Z");

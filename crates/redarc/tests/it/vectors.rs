@@ -9,7 +9,7 @@ use std::io::BufReader;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use redarc::{ArchiveReader, Error, Identities, ReadLimits};
+use redarc::{ArchiveReader, CheckLevel, Error, Identities, ReadLimits};
 
 // The generator is an example program; its builder is reused here to check
 // that the committed vectors are what it makes.
@@ -136,33 +136,45 @@ fn check(entry: &Entry) -> Vec<String> {
         problems.push(format!("open: got {opened}, expected {expected}"));
     }
 
-    let root = tempfile::tempdir().unwrap();
-    let parent = root.path().join("a/b");
-    std::fs::create_dir_all(&parent).unwrap();
-    let target = parent.join("out");
-    let unpacked = redarc::unpack(open(&entry.file), &ids, &target, ReadLimits::default());
-    let manifest = unpacked.as_ref().ok().map(|r| r.manifest.clone());
-    let unpacked = outcome(unpacked.and_then(|r| r.to_result()));
-    if unpacked != expected {
-        problems.push(format!("unpack: got {unpacked}, expected {expected}"));
-    }
-    let mut want: BTreeSet<String> = ["a", "a/b"].iter().map(|s| s.to_string()).collect();
-    if let Some(manifest) = manifest.filter(|_| entry.error.is_none()) {
-        want.extend(
-            ["out", "out/data", "out/SHA256SUMS", "out/manifest.json"]
-                .iter()
-                .map(|s| format!("a/b/{s}")),
+    // Both levels of unpack: integrity alone must already refuse every
+    // hostile vector.
+    for level in [CheckLevel::Integrity, CheckLevel::Valid] {
+        let root = tempfile::tempdir().unwrap();
+        let parent = root.path().join("a/b");
+        std::fs::create_dir_all(&parent).unwrap();
+        let target = parent.join("out");
+        let unpacked = redarc::unpack(
+            open(&entry.file),
+            &ids,
+            &target,
+            ReadLimits::default(),
+            level,
         );
-        for part in manifest.entities.iter().flat_map(|e| &e.parts) {
-            want.insert(format!("a/b/out/{}", part.path));
+        let manifest = unpacked.as_ref().ok().map(|r| r.manifest.clone());
+        let unpacked = outcome(unpacked.and_then(|r| r.to_result()));
+        if unpacked != expected {
+            problems.push(format!(
+                "unpack {level:?}: got {unpacked}, expected {expected}"
+            ));
         }
-    }
-    let found = tree(root.path());
-    if found != want {
-        problems.push(format!(
-            "unpack left {:?}, expected {want:?}",
-            found.difference(&want).collect::<Vec<_>>()
-        ));
+        let mut want: BTreeSet<String> = ["a", "a/b"].iter().map(|s| s.to_string()).collect();
+        if let Some(manifest) = manifest.filter(|_| entry.error.is_none()) {
+            want.extend(
+                ["out", "out/data", "out/SHA256SUMS", "out/manifest.json"]
+                    .iter()
+                    .map(|s| format!("a/b/{s}")),
+            );
+            for part in manifest.entities.iter().flat_map(|e| &e.parts) {
+                want.insert(format!("a/b/out/{}", part.path));
+            }
+        }
+        let found = tree(root.path());
+        if found != want {
+            problems.push(format!(
+                "unpack {level:?} left {:?}, expected {want:?}",
+                found.difference(&want).collect::<Vec<_>>()
+            ));
+        }
     }
     for path in OUTSIDE {
         if Path::new(path).exists() {
