@@ -266,7 +266,10 @@ fn json_reports_agree_with_the_real_input() {
         .args(["--verify", "--format", "json"]));
     exits("unpack --verify", &out, 0);
     let v = json("unpack --verify", &out);
-    assert_eq!((v["level"].as_str(), v["valid"].as_bool()), (Some("valid"), Some(true)));
+    assert_eq!(
+        (v["level"].as_str(), v["valid"].as_bool()),
+        (Some("valid"), Some(true))
+    );
     let unpacked_lines: u64 = line_counts(&restored.join("data")).values().sum();
     assert_eq!(unpacked_lines, total);
     // Sizes are of the (redacted) JSONL in the archive, as unpacked.
