@@ -11,16 +11,11 @@ fn pack_verify_inspect_unpack() {
     pack(&dir, &archive, &recipient);
     assert!(tmp.path().join("a.tar.zst.age.sha256").is_file());
 
-    let out = run(redarc().arg("verify").arg(&archive).arg("-i").arg(&key));
+    let out = run(&mut on_archive("verify", &archive, &key));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("valid"));
 
-    let out = run(redarc()
-        .arg("verify")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
-        .args(["--format", "json"]));
+    let out = run(on_archive("verify", &archive, &key).args(["--format", "json"]));
     assert_eq!(out.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["valid"], true);
@@ -30,7 +25,7 @@ fn pack_verify_inspect_unpack() {
         .iter()
         .all(|c| c["passed"] == true));
 
-    let out = run(redarc().arg("inspect").arg(&archive).arg("-i").arg(&key));
+    let out = run(&mut on_archive("inspect", &archive, &key));
     assert_eq!(out.status.code(), Some(0));
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(manifest["environment"], "staging");
@@ -48,13 +43,7 @@ fn pack_verify_inspect_unpack() {
     );
 
     let out_dir = tmp.path().join("unpacked");
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
-        .arg("-o")
-        .arg(&out_dir));
+    let out = run(on_archive("unpack", &archive, &key).arg("-o").arg(&out_dir));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let users = std::fs::read_to_string(out_dir.join("data/users.00000.jsonl")).unwrap();
     assert_eq!(users.lines().count(), 40);
@@ -89,7 +78,7 @@ fn damaged_archives_exit_1_and_usage_errors_exit_2() {
         let mut b = bytes.clone();
         b[at] ^= 0x20;
         std::fs::write(&bad, &b).unwrap();
-        let out = run(redarc().arg("verify").arg(&bad).arg("-i").arg(&key));
+        let out = run(&mut on_archive("verify", &bad, &key));
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -99,7 +88,7 @@ fn damaged_archives_exit_1_and_usage_errors_exit_2() {
     }
     for len in [0, 10, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(&bad, &bytes[..len]).unwrap();
-        let out = run(redarc().arg("verify").arg(&bad).arg("-i").arg(&key));
+        let out = run(&mut on_archive("verify", &bad, &key));
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -108,11 +97,7 @@ fn damaged_archives_exit_1_and_usage_errors_exit_2() {
         );
     }
 
-    let out = run(redarc()
-        .arg("verify")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&other_key));
+    let out = run(&mut on_archive("verify", &archive, &other_key));
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("no identity matched"),
@@ -140,13 +125,7 @@ fn damaged_archives_exit_1_and_usage_errors_exit_2() {
         .arg("-r")
         .arg(&recipient));
     assert_eq!(out.status.code(), Some(2));
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
-        .arg("-o")
-        .arg(&dir));
+    let out = run(on_archive("unpack", &archive, &key).arg("-o").arg(&dir));
     assert_eq!(out.status.code(), Some(2));
 
     // A failed unpack leaves nothing behind.
@@ -155,13 +134,7 @@ fn damaged_archives_exit_1_and_usage_errors_exit_2() {
     b[n - 30] ^= 1;
     std::fs::write(&bad, &b).unwrap();
     let target = tmp.path().join("never");
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&bad)
-        .arg("-i")
-        .arg(&key)
-        .arg("-o")
-        .arg(&target));
+    let out = run(on_archive("unpack", &bad, &key).arg("-o").arg(&target));
     assert_eq!(out.status.code(), Some(1));
     assert!(!target.exists());
     let stray = std::fs::read_dir(tmp.path()).unwrap().filter(|e| {
@@ -309,7 +282,7 @@ fn object_names_carry_environment_and_time_only() {
         "{rel}"
     );
     // The name's time is the manifest's generated_at.
-    let out = run(redarc().arg("inspect").arg(archive).arg("-i").arg(&key));
+    let out = run(&mut on_archive("inspect", archive, &key));
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let at = manifest["generated_at"]
         .as_str()

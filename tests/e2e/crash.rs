@@ -73,11 +73,7 @@ fn killed_unpack_leaves_no_directory() {
     let archive = tmp.path().join("a.tar.zst.age");
     pack(&dir, &archive, &recipient);
     let target = tmp.path().join("restored");
-    let mut child = redarc()
-        .arg("unpack")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
+    let mut child = on_archive("unpack", &archive, &key)
         .arg("-o")
         .arg(&target)
         .stdout(Stdio::null())

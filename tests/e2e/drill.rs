@@ -7,7 +7,7 @@ use redarc::format::{Custody, Timestamp};
 use redarc::{ExportOptions, ExportWriter, Identities, Recipients};
 use serde_json::Value;
 
-use crate::support::{export_dir, keygen, redarc, run, text};
+use crate::support::{export_dir, keygen, on_archive, redarc, run, text};
 
 /// Planted in a record; must never appear in evidence.
 const CANARY: &str = "canary-e2e-51c0ffee";
@@ -35,11 +35,7 @@ fn packed(root: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn drill(archive: &Path, id: &Path, evidence: &Path) -> std::process::Output {
-    run(redarc()
-        .arg("drill")
-        .arg(archive)
-        .arg("-i")
-        .arg(id)
+    run(on_archive("drill", archive, id)
         .arg("--evidence")
         .arg(evidence)
         .args(["--target-env", "restore-test"]))
@@ -102,13 +98,7 @@ fn drill_on_a_good_archive_exits_0_with_complete_evidence() {
     assert!(!raw.contains(CANARY) && !md.contains(CANARY));
     assert!(!raw.contains("example.com") && !md.contains("example.com"));
     let unpacked = tmp.path().join("unpacked");
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&id)
-        .arg("-o")
-        .arg(&unpacked));
+    let out = run(on_archive("unpack", &archive, &id).arg("-o").arg(&unpacked));
     assert!(out.status.success());
     let data = std::fs::read_to_string(unpacked.join("data/users.00000.jsonl")).unwrap();
     assert!(data.contains(CANARY));
@@ -150,20 +140,12 @@ fn drill_with_the_wrong_key_exits_1_and_says_decrypt() {
 fn drill_usage_errors_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let (archive, id) = packed(tmp.path());
-    let out = run(redarc()
-        .arg("drill")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&id)
+    let out = run(on_archive("drill", &archive, &id)
         .arg("--evidence")
         .arg(tmp.path().join("e.json"))
         .args(["--target-env", "Tenant@Example"]));
     assert_eq!(out.status.code(), Some(2));
-    let out = run(redarc()
-        .arg("drill")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&id)
+    let out = run(on_archive("drill", &archive, &id)
         .arg("--evidence")
         .arg(tmp.path().join("e.md")));
     assert_eq!(out.status.code(), Some(2));
@@ -174,11 +156,7 @@ fn import_refuses_without_a_terminal() {
     let tmp = tempfile::tempdir().unwrap();
     let (archive, id) = packed(tmp.path());
     let target = tmp.path().join("restored");
-    let out = run(redarc()
-        .arg("import")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&id)
+    let out = run(on_archive("import", &archive, &id)
         .arg("--target")
         .arg(&target)
         .args(["--target-env", "restore-test", "--operator", "ci"])
@@ -192,11 +170,7 @@ fn import_refuses_without_a_terminal() {
     );
     assert!(!target.exists(), "nothing written");
     // Piping the confirmation does not help either.
-    let mut child = redarc()
-        .arg("import")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&id)
+    let mut child = on_archive("import", &archive, &id)
         .arg("--target")
         .arg(&target)
         .args(["--target-env", "restore-test", "--operator", "ci"])
@@ -258,31 +232,21 @@ fn verify_warns_and_purge_deletes_only_expired_items_and_logs_them() {
     let fresh = root.join("fresh.tar.zst.age");
     archive_with_custody(&fresh, &id, "2099-01-01T00:00:00Z");
     let unpacked = root.join("old-unpacked");
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&old)
-        .arg("-i")
-        .arg(&id)
-        .arg("-o")
-        .arg(&unpacked));
+    let out = run(on_archive("unpack", &old, &id).arg("-o").arg(&unpacked));
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let out = run(redarc().arg("verify").arg(&old).arg("-i").arg(&id));
+    let out = run(&mut on_archive("verify", &old, &id));
     assert_eq!(out.status.code(), Some(0));
     let err = text(&out.stderr);
     assert!(
         err.contains("custody expired at 2020-01-01T00:00:00Z") && err.contains("INC-42"),
         "{err}"
     );
-    let out = run(redarc().arg("verify").arg(&fresh).arg("-i").arg(&id));
+    let out = run(&mut on_archive("verify", &fresh, &id));
     assert!(!text(&out.stderr).contains("custody expired"));
 
     // Dry run: listed, nothing touched.
-    let out = run(redarc().arg("purge").arg(&root).arg("-i").arg(&id).args([
-        "--dry-run",
-        "--operator",
-        "ada",
-    ]));
+    let out = run(on_archive("purge", &root, &id).args(["--dry-run", "--operator", "ada"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("would delete"));
     assert!(old.exists() && unpacked.exists());
@@ -299,11 +263,7 @@ fn verify_warns_and_purge_deletes_only_expired_items_and_logs_them() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(!unpacked.exists() && old.exists());
 
-    let out = run(redarc()
-        .arg("purge")
-        .arg(&root)
-        .arg("-i")
-        .arg(&id)
+    let out = run(on_archive("purge", &root, &id)
         .arg("--log")
         .arg(&log)
         .args(["--operator", "ada"]));

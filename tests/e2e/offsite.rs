@@ -9,7 +9,7 @@ use redarc::ObjectName;
 use serde_json::Value;
 
 use crate::moto::Moto;
-use crate::support::{redarc, run, text};
+use crate::support::{on_archive, redarc, run, text};
 
 const ACCESS_KEY_ID: &str = "AKIAREDARCE2ETEST01";
 /// Distinctive, so that a leak anywhere is found by a plain search.
@@ -261,11 +261,7 @@ fn sample_pack_put_list_get_drill_retain() {
 
     // drill on the fetched archive: passing evidence.
     let evidence = root.join("evidence.json");
-    t.ok(redarc()
-        .arg("drill")
-        .arg(&fetched)
-        .arg("-i")
-        .arg(&identity)
+    t.ok(on_archive("drill", &fetched, &identity)
         .arg("--evidence")
         .arg(&evidence)
         .args(["--target-env", "restore-test"]));

@@ -186,12 +186,7 @@ fn json_reports_agree_with_the_real_input() {
     assert!(changed > 0);
 
     // verify
-    let out = run(redarc()
-        .arg("verify")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
-        .args(["--format", "json"]));
+    let out = run(on_archive("verify", &archive, &key).args(["--format", "json"]));
     exits("verify", &out, 0);
     let v = json("verify", &out);
     assert_eq!(v["valid"], true);
@@ -209,24 +204,14 @@ fn json_reports_agree_with_the_real_input() {
     assert_eq!(records_json["checked"].as_u64(), Some(total));
 
     // inspect: JSON by default (the manifest as stored), text on request.
-    let out = run(redarc().arg("inspect").arg(&archive).arg("-i").arg(&key));
+    let out = run(&mut on_archive("inspect", &archive, &key));
     exits("inspect", &out, 0);
     let manifest = json("inspect", &out);
     assert_eq!(entity_records(&manifest), counts);
     assert_eq!(manifest["redaction"]["total"].as_u64(), Some(changed));
-    let explicit = run(redarc()
-        .arg("inspect")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
-        .args(["--format", "json"]));
+    let explicit = run(on_archive("inspect", &archive, &key).args(["--format", "json"]));
     assert_eq!(json("inspect --format json", &explicit), manifest);
-    let out = run(redarc()
-        .arg("inspect")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
-        .args(["--format", "text"]));
+    let out = run(on_archive("inspect", &archive, &key).args(["--format", "text"]));
     exits("inspect --format text", &out, 0);
     let shown = text(&out.stdout);
     assert!(serde_json::from_str::<Value>(&shown).is_err());
@@ -241,11 +226,7 @@ fn json_reports_agree_with_the_real_input() {
 
     // unpack
     let restored = tmp.path().join("restored");
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
+    let out = run(on_archive("unpack", &archive, &key)
         .arg("-o")
         .arg(&restored)
         .args(["--format", "json"]));
@@ -256,11 +237,7 @@ fn json_reports_agree_with_the_real_input() {
     assert_eq!(u["level"], "integrity");
     // --verify: every check of verify before the files move into place.
     let verified = tmp.path().join("verified");
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
+    let out = run(on_archive("unpack", &archive, &key)
         .arg("-o")
         .arg(&verified)
         .args(["--verify", "--format", "json"]));
@@ -282,11 +259,7 @@ fn json_reports_agree_with_the_real_input() {
 
     // drill: stdout is the evidence file's document.
     let evidence = tmp.path().join("evidence.json");
-    let out = run(redarc()
-        .arg("drill")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
+    let out = run(on_archive("drill", &archive, &key)
         .arg("--evidence")
         .arg(&evidence)
         .args(["--format", "json"]));
@@ -441,21 +414,12 @@ fn failing_checks_exit_1_with_json_naming_the_check() {
     bytes[at] ^= 0x01;
     let bad = tmp.path().join("bad.tar.zst.age");
     std::fs::write(&bad, &bytes).unwrap();
-    let out = run(redarc()
-        .arg("verify")
-        .arg(&bad)
-        .arg("-i")
-        .arg(&key)
-        .args(["--format", "json"]));
+    let out = run(on_archive("verify", &bad, &key).args(["--format", "json"]));
     exits("verify tampered", &out, 1);
     let v = json("verify tampered", &out);
     assert_eq!(v["valid"], false);
     let evidence = tmp.path().join("ev.json");
-    let out = run(redarc()
-        .arg("drill")
-        .arg(&bad)
-        .arg("-i")
-        .arg(&key)
+    let out = run(on_archive("drill", &bad, &key)
         .arg("--evidence")
         .arg(&evidence)
         .args(["--format", "json"]));
@@ -497,12 +461,7 @@ fn purge_and_name_json() {
             .arg(expiry));
         exits("pack", &out, 0);
     }
-    let out = run(redarc()
-        .arg("purge")
-        .arg(&copies)
-        .arg("-i")
-        .arg(&key)
-        .args(["--dry-run", "--format", "json"]));
+    let out = run(on_archive("purge", &copies, &key).args(["--dry-run", "--format", "json"]));
     exits("purge", &out, 0);
     let p = json("purge", &out);
     assert_eq!(p["dry_run"], true);

@@ -84,12 +84,7 @@ fn scan_finds_the_raw_export_and_passes_its_redacted_output() {
     let (key, recipient) = keygen(tmp.path(), "key.txt");
     let archive = tmp.path().join("a.tar.zst.age");
     pack(&raw, &archive, &recipient);
-    let out = run(redarc()
-        .arg("verify")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
-        .args(["--format", "json"]));
+    let out = run(on_archive("verify", &archive, &key).args(["--format", "json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = report["checks"]
@@ -100,11 +95,7 @@ fn scan_finds_the_raw_export_and_passes_its_redacted_output() {
         .collect();
     assert!(names.contains(&"residual-secrets"), "{names:?}");
     let unpacked = tmp.path().join("unpacked");
-    let out = run(redarc()
-        .arg("unpack")
-        .arg(&archive)
-        .arg("-i")
-        .arg(&key)
+    let out = run(on_archive("unpack", &archive, &key)
         .arg("-o")
         .arg(&unpacked));
     assert_eq!(out.status.code(), Some(0));

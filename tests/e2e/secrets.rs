@@ -68,7 +68,7 @@ fn error_paths_never_print_planted_secrets() {
     let dir = export_dir(tmp.path());
     let archive = tmp.path().join("ok.age");
     pack(&dir, &archive, &recipient);
-    let out = run(redarc().arg("verify").arg(&archive).arg("-i").arg(&bad_id));
+    let out = run(&mut on_archive("verify", &archive, &bad_id));
     assert_eq!(out.status.code(), Some(2));
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(
@@ -140,12 +140,7 @@ fn error_paths_never_print_planted_secrets() {
         .arg(&recipient)
         .arg("--no-redaction"));
     assert!(out.status.success());
-    let out = run(redarc()
-        .arg("verify")
-        .arg(&raw_archive)
-        .arg("-i")
-        .arg(&key)
-        .args(["--format", "json"]));
+    let out = run(on_archive("verify", &raw_archive, &key).args(["--format", "json"]));
     assert_eq!(
         out.status.code(),
         Some(0),

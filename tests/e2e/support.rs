@@ -72,3 +72,11 @@ pub(crate) fn pack(dir: &Path, archive: &Path, recipient: &str) {
         .args(["--environment", "staging", "--source-version", "0123abc"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// `redarc SUBCOMMAND ARCHIVE -i IDENTITY`: the start of every command that
+/// reads an archive.
+pub(crate) fn on_archive(subcommand: &str, archive: &Path, identity: &Path) -> Command {
+    let mut cmd = redarc();
+    cmd.arg(subcommand).arg(archive).arg("-i").arg(identity);
+    cmd
+}
