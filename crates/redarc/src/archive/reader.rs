@@ -101,17 +101,12 @@ pub(crate) fn scan<S: Read>(
     let collected = std::thread::scope(|scope| -> Result<Collected> {
         let (members, queue) = std::sync::mpsc::sync_channel::<Member>(1);
         let (give_back, spent) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-        let checker = std::thread::Builder::new()
-            .name("redarc-check".into())
-            .spawn_scoped(scope, move || {
-                check_members(queue, give_back, check_json, sink)
-            })
-            .map_err(|e| Error::io("starting the archive check thread", e))?;
+        let checker = Worker::start(scope, "check", move || {
+            check_members(queue, give_back, check_json, sink)
+        })?;
         let read = read_members(&mut stream, &members, &spent);
         drop(members);
-        let checked = checker
-            .join()
-            .unwrap_or_else(|_| Err(Error::Usage("the archive check thread panicked".into())));
+        let checked = checker.join();
         // A checker that failed stopped taking members, which ended the
         // read early: its error is the cause.
         let collected = checked?;
@@ -130,6 +125,35 @@ pub(crate) fn scan<S: Read>(
         sums,
         manifest,
     })
+}
+
+/// A named thread of a scope whose work ends in a [`Result`].
+struct Worker<'scope, T> {
+    name: &'static str,
+    handle: std::thread::ScopedJoinHandle<'scope, Result<T>>,
+}
+
+impl<'scope, T: Send + 'scope> Worker<'scope, T> {
+    /// Starts `work` on a thread called `redarc-<name>`.
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        name: &'static str,
+        work: impl FnOnce() -> Result<T> + Send + 'scope,
+    ) -> Result<Self> {
+        let handle = std::thread::Builder::new()
+            .name(format!("redarc-{name}"))
+            .spawn_scoped(scope, work)
+            .map_err(|e| Error::io(format!("starting the {name} thread"), e))?;
+        Ok(Worker { name, handle })
+    }
+
+    /// Waits for the work and returns its result; a panic becomes an error.
+    fn join(self) -> Result<T> {
+        let name = self.name;
+        self.handle
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage(format!("the {name} thread panicked"))))
+    }
 }
 
 /// Reads every member and queues it; stops early (with `Ok`) when the
@@ -844,10 +868,7 @@ pub fn unpack<R: Read>(
         // Files are flushed to disk on a thread of their own, so the disk
         // works while the next members are decrypted and checked.
         let (to_sync, files) = std::sync::mpsc::sync_channel::<(PathBuf, File)>(16);
-        let syncer = std::thread::Builder::new()
-            .name("redarc-sync".into())
-            .spawn_scoped(scope, move || sync_files(files))
-            .map_err(|e| Error::io("starting the file sync thread", e))?;
+        let syncer = Worker::start(scope, "sync", move || sync_files(files))?;
         let scanned = scan(stream, level == CheckLevel::Valid, |header, data| {
             // The name passed MemberStream's checks: one of three fixed shapes.
             let path = root.join(&header.name);
@@ -857,9 +878,7 @@ pub fn unpack<R: Read>(
                 .map_err(|_| Error::Usage("the file sync thread stopped".into()))
         });
         drop(to_sync);
-        let synced = syncer
-            .join()
-            .unwrap_or_else(|_| Err(Error::Usage("the file sync thread panicked".into())));
+        let synced = syncer.join();
         let scanned = scanned?;
         synced?;
         Ok(scanned)
