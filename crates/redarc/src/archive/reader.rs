@@ -33,15 +33,59 @@ pub(crate) struct Scanned {
     manifest: Manifest,
 }
 
-/// Checks that `line` is UTF-8 holding exactly one JSON value.
+/// Checks that `line` is UTF-8 holding exactly one JSON value whose strings
+/// are Unicode text.
 ///
 /// UTF-8 is checked first and explicitly: serde_json skips the contents of
-/// strings it is told to ignore without validating them.
+/// strings it is told to ignore without validating them. For the same reason
+/// `\u` escapes are checked afterwards: the JSON grammar lets a string spell
+/// an unpaired UTF-16 surrogate (`"\udc00"`), which is no character, and
+/// which serde_json, PostgreSQL and most importers refuse to decode.
 pub(crate) fn check_json_line(line: &[u8]) -> std::result::Result<(), String> {
     let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map(|_| ())
-        .map_err(|e| crate::json_error_category(&e))
+        .map_err(|e| crate::json_error_category(&e))?;
+    check_surrogates(line)
+}
+
+/// Refuses `\u` escapes that spell an unpaired UTF-16 surrogate.
+///
+/// `line` must already be grammatical JSON: then every backslash starts an
+/// escape inside a string, and a `\u` is followed by four hex digits.
+fn check_surrogates(line: &[u8]) -> std::result::Result<(), String> {
+    let unit = |at: usize| -> Option<u32> {
+        let hex = line.get(at..at + 4)?;
+        u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'\\', &line[at..]) {
+        let escape = at + found;
+        at = escape + 2;
+        if line.get(escape + 1) != Some(&b'u') {
+            continue;
+        }
+        let Some(first) = unit(escape + 2) else {
+            return Err("syntax error: bad \\u escape".to_string());
+        };
+        at = escape + 6;
+        match first {
+            0xD800..=0xDBFF => {
+                let low = (line.get(at..at + 2) == Some(b"\\u".as_slice()))
+                    .then(|| unit(at + 2))
+                    .flatten();
+                if !matches!(low, Some(0xDC00..=0xDFFF)) {
+                    return Err("unpaired UTF-16 surrogate in a string escape".to_string());
+                }
+                at += 6;
+            }
+            0xDC00..=0xDFFF => {
+                return Err("unpaired UTF-16 surrogate in a string escape".to_string())
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Counts lines and checks each: not empty, no carriage return, UTF-8, and
@@ -1002,5 +1046,30 @@ mod tests {
         let (records, bad) = inspect_records(b"\"c\xf3\"\n", true);
         assert_eq!(records, 1);
         assert_eq!(bad, Some((1, "not UTF-8".to_string())));
+    }
+
+    /// Found by the jsonl fuzz target: `" \"ddD\udddddd\""` passed the
+    /// grammar check, yet no JSON decoder can turn it into text.
+    #[test]
+    fn unpaired_surrogate_escapes_are_bad_records_and_pairs_are_not() {
+        let cases: &[(&str, bool)] = &[
+            (r#""ddD\udddddb""#, false),
+            (r#""\ud800""#, false),
+            (r#"{"k":"\ud83d x"}"#, false),
+            (r#"["\ud83d\u0041"]"#, false),
+            (r#"["\ud83d\ud83d"]"#, false),
+            (r#""\ud83d\ude00""#, true),
+            (r#""\uD83D\uDE00 and \u00e9""#, true),
+            (r#""\\udc00""#, true),
+            (r#""\\\ud83d\ude00\n""#, true),
+            (r#"{"\ud800":1}"#, false),
+        ];
+        for (line, good) in cases {
+            let line = format!("{line}\n");
+            let (_, bad) = inspect_records(line.as_bytes(), true);
+            assert_eq!(bad.is_none(), *good, "{line}");
+            let decodes = serde_json::from_str::<serde_json::Value>(&line).is_ok();
+            assert_eq!(decodes, *good, "serde_json disagrees on {line}");
+        }
     }
 }
