@@ -186,7 +186,6 @@ declare -A LABEL=(
 )
 PIPE_PACK='set -o pipefail; tar -cf - -C "$1" . | zstd -3 "$4" | age -r "$2" > "$3"'
 PIPE_REV='set -o pipefail; age -d -i "$1" "$2" | zstd -d | tar -xf - -C "$3"'
-REDACT_LOOP='set -e; for f in "$1"/*.jsonl; do "$2" redact "$f" -o "$3/${f##*/}"; done'
 
 prep_pack()    { rm -f "$OUT/pack.tar.zst.age" "$OUT/pack.tar.zst.age.sha256"
                  CMD=("$BIN" pack "$EXPORT" -o "$OUT/pack.tar.zst.age" -r "$RECIP"); }
@@ -204,7 +203,7 @@ prep_reverse() { rm -rf "$OUT/reverse.$1"; mkdir "$OUT/reverse.$1"
                  CMD=(bash -c "$PIPE_REV" _ "$KEY" "$ARCHIVE" "$OUT/reverse.$1"); }
 clean_reverse() { rm -rf "$OUT/reverse.$1"; }
 prep_redact()  { rm -rf "$OUT/redact.$1"; mkdir "$OUT/redact.$1"
-                 CMD=(taskset -c 0 bash -c "$REDACT_LOOP" _ "$EXPORT" "$BIN" "$OUT/redact.$1"); }
+                 CMD=(taskset -c 0 "$BIN" redact "$EXPORT" -o "$OUT/redact.$1"); }
 clean_redact() { rm -rf "$OUT/redact.$1"; }
 
 declare -A TIMES=() PEAK=()

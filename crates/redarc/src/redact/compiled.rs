@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
+
+use super::literals::Literals;
 
 use super::matcher::Matcher;
 use regex::Regex;
@@ -66,10 +68,10 @@ pub(crate) struct Inner {
     pub(crate) name: String,
     pub(crate) policy_sha256: Digest,
     pub(crate) rules: Vec<CompiledRule>,
-    /// One ASCII case-insensitive automaton over every trigger literal; it
-    /// runs on the text as is (no lowercased copy).
-    pub(crate) ac: Option<AhoCorasick>,
-    /// Per pattern: what a hit leads to, with the exact spelling the hit
+    /// One ASCII case-insensitive search for every trigger literal; it runs
+    /// on the text as is (no lowercased copy).
+    pub(crate) literals: Option<Literals>,
+    /// Per literal: what a hit leads to, with the exact spelling the hit
     /// must also have in the original text for case-carrying literals.
     pub(crate) targets: Vec<Vec<Hit>>,
     pub(crate) userinfo_rules: Vec<usize>,
@@ -339,7 +341,7 @@ impl Policy {
             ));
         }
 
-        let (ac, targets) = build_ac(&triggers)?;
+        let (literals, targets) = build_literals(&triggers)?;
         let protected = Regex::new(PROTECTED)
             .map_err(|_| Error::Policy("placeholder pattern does not compile".into()))?;
         let key_triggers = AhoCorasick::new(KEY_TRIGGERS)
@@ -351,7 +353,7 @@ impl Policy {
                 name: self.name.clone(),
                 policy_sha256: Digest::of(self.canonical_json().as_bytes()),
                 rules,
-                ac,
+                literals,
                 targets,
                 userinfo_rules,
                 blob_rules,
@@ -415,12 +417,11 @@ fn last_path_key(path: &str) -> Option<String> {
 /// The middle field is the literal's length (the hit's end is start + it).
 pub(crate) type Hit = (Target, usize, Option<Box<[u8]>>);
 
-type Automaton = (Option<AhoCorasick>, Vec<Vec<Hit>>);
+type Automaton = (Option<Literals>, Vec<Vec<Hit>>);
 
-/// One DFA over the distinct lowercased literals; each pattern maps to every
-/// rule that listed it. A DFA because it is about twice as fast per byte as
-/// the default here, and the literal set is small and fixed.
-fn build_ac(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
+/// One search over the distinct lowercased literals; each literal maps to
+/// every rule that listed it.
+fn build_literals(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
     let mut pats: Vec<String> = Vec::new();
     let mut targets: Vec<Vec<Hit>> = Vec::new();
     for (lit, exact, t) in triggers {
@@ -441,31 +442,9 @@ fn build_ac(triggers: &[(String, bool, Target)]) -> Result<Automaton> {
     if pats.is_empty() {
         return Ok((None, targets));
     }
-    // The search reports only the longest literal at each start (see
-    // `Redactor::trigger_hits`), so each literal also carries the targets of
-    // every literal that is a prefix of it: those start at the same place.
-    let closed: Vec<Vec<Hit>> = pats
-        .iter()
-        .map(|p| {
-            pats.iter()
-                .zip(&targets)
-                .filter(|(q, _)| p.starts_with(q.as_str()))
-                .flat_map(|(_, t)| t.iter().cloned())
-                .collect()
-        })
-        .collect();
-    let targets = closed;
-    // Leftmost-longest without a prefilter: the literals are too many and
-    // too short for one to help, and this DFA loop is faster than the
-    // overlapping one.
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostLongest)
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&pats)
-        .map_err(|_| Error::Policy("keyword automaton could not be built".into()))?;
-    Ok((Some(ac), targets))
+    let literals = Literals::new(&pats)
+        .ok_or_else(|| Error::Policy("keyword automaton could not be built".into()))?;
+    Ok((Some(literals), targets))
 }
 
 /// Whether a hit at `start` has the exact spelling a case-carrying literal needs.
@@ -491,33 +470,22 @@ impl Redactor {
         self.inner.pseudonym.as_ref().map(PseudonymKey::id)
     }
 
-    /// Calls `f` with the start and the targets of every place in `text`
-    /// where a trigger literal starts (ASCII case-insensitive), in order,
+    /// Calls `f` with the start and the targets of every occurrence of a
+    /// trigger literal in `text` (ASCII case-insensitive; overlapping ones
+    /// too, so several calls may share a start), in no particular order,
     /// until `f` returns `true`; returns whether it did.
-    ///
-    /// Every start is found: after a match at `s` the search resumes at
-    /// `s + 1`, and the longest literal at a start carries the targets of
-    /// all shorter literals there (they are its prefixes).
     pub(crate) fn trigger_hits(
         &self,
         text: &[u8],
         mut f: impl FnMut(usize, &[Hit]) -> bool,
     ) -> bool {
-        let Some(ac) = &self.inner.ac else {
+        let Some(literals) = &self.inner.literals else {
             return false;
         };
-        let mut at = 0;
-        while at < text.len() {
-            let input = aho_corasick::Input::new(text).range(at..);
-            let Some(m) = ac.find(input) else {
-                break;
-            };
-            if f(m.start(), &self.inner.targets[m.pattern().as_usize()]) {
-                return true;
-            }
-            at = m.start() + 1;
-        }
-        false
+        let targets = &self.inner.targets;
+        literals.each(text, |start, lit| {
+            targets.get(lit).is_some_and(|hits| f(start, hits))
+        })
     }
 
     /// Whether `line` could hold anything this policy changes. Sound: a

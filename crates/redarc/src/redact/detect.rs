@@ -51,8 +51,10 @@ impl Redactor {
         candidates.dedup();
 
         let mut spans = Vec::new();
-        // Stable: each rule's hits stay in text order.
-        at_hits.sort_by_key(|&(rule, _, _)| rule);
+        // By rule, and each rule's hits in text order (the search reports
+        // them in no particular order).
+        at_hits.sort_unstable();
+        at_hits.dedup();
         for group in at_hits.chunk_by(|a, b| a.0 == b.0) {
             let ri = group[0].0;
             let rule = &inner.rules[ri];
@@ -541,6 +543,8 @@ mod tests {
             }
             false
         });
+        hits.sort_unstable();
+        hits.dedup();
         matcher::find_at_hits(r.inner.rules[ri].matcher, text, &hits)
             .into_iter()
             .map(|f| (f.value, f.key))

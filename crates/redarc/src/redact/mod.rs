@@ -40,6 +40,7 @@ mod apply;
 mod builtin;
 mod compiled;
 mod detect;
+mod literals;
 mod matcher;
 mod node;
 mod policy;

@@ -1,0 +1,314 @@
+//! The literal search every record and every walked string goes through.
+//!
+//! A plain DFA search is bound by latency: each step loads the next state
+//! from the one before, a few cycles per byte whatever the table holds.
+//! This search cuts texts of [`LANE_MIN`] bytes or more into four lanes and
+//! steps all four in the same loop, so the four loads overlap; each lane
+//! starts [`Literals::max_len`] bytes early so that it is in the right state
+//! where its own stretch begins. docs/performance.md has what that changed
+//! in redaction throughput.
+//!
+//! The automaton itself is the `aho-corasick` crate's (standard semantics,
+//! ASCII case-insensitive), copied into a dense table with byte classes and
+//! with its match states numbered last, so that "is this a match" is one
+//! comparison of the state the loop already holds.
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind};
+use std::collections::HashMap;
+
+/// Texts shorter than this are searched in one lane.
+const LANE_MIN: usize = 256;
+
+/// A set of literals, searched ASCII case-insensitively for every
+/// occurrence, overlapping ones included.
+#[derive(Clone)]
+pub(crate) struct Literals {
+    /// Byte → class: bytes no literal tells apart share a column.
+    class: [u8; 256],
+    /// `trans[state + class]` is the next state; states are premultiplied
+    /// by the number of classes.
+    trans: Vec<u32>,
+    start: u32,
+    /// States from here on end at least one literal.
+    first_match: u32,
+    stride: u32,
+    /// The literals ending in each match state, by `(state - first_match) / stride`.
+    ends: Vec<Box<[u32]>>,
+    /// Length of each literal, by literal index.
+    lens: Vec<usize>,
+    max_len: usize,
+}
+
+impl std::fmt::Debug for Literals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Literals")
+            .field("literals", &self.lens.len())
+            .field("states", &(self.trans.len() / self.stride.max(1) as usize))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Literals {
+    /// Builds the search for `literals` (non-empty, none empty). `None`
+    /// when the automaton cannot be built or does not fit the table's
+    /// 32-bit state numbers.
+    pub(crate) fn new(literals: &[String]) -> Option<Literals> {
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .build(literals)
+            .ok()?;
+        let start = dfa.start_state(Anchored::No).ok()?;
+        // Every state reachable from the start, numbered in the order found.
+        let mut states = vec![start];
+        let mut index = HashMap::from([(start, 0usize)]);
+        let mut at = 0;
+        while let Some(&s) = states.get(at) {
+            at += 1;
+            for b in 0..=255u8 {
+                let next = dfa.next_state(Anchored::No, s, b);
+                index.entry(next).or_insert_with(|| {
+                    states.push(next);
+                    states.len() - 1
+                });
+            }
+        }
+        let next = |s: usize, b: u8| index[&dfa.next_state(Anchored::No, states[s], b)];
+        // Byte classes: bytes that every state sends to the same place.
+        let mut columns: HashMap<Vec<usize>, u8> = HashMap::new();
+        let mut class = [0u8; 256];
+        for b in 0..=255u8 {
+            let column: Vec<usize> = (0..states.len()).map(|s| next(s, b)).collect();
+            let fresh = u8::try_from(columns.len()).ok()?;
+            class[usize::from(b)] = *columns.entry(column).or_insert(fresh);
+        }
+        let stride = columns.len();
+        // Match states last.
+        let (mut order, matching): (Vec<usize>, Vec<usize>) =
+            (0..states.len()).partition(|&s| !dfa.is_match(states[s]));
+        let first_match = order.len();
+        order.extend(matching);
+        let mut renumbered = vec![0usize; states.len()];
+        for (new, &old) in order.iter().enumerate() {
+            renumbered[old] = new;
+        }
+        let id = |s: usize| u32::try_from(renumbered[s] * stride).ok();
+        let mut trans = vec![0u32; states.len() * stride];
+        for (old, _) in states.iter().enumerate() {
+            let row = renumbered[old] * stride;
+            for b in 0..=255u8 {
+                trans[row + usize::from(class[usize::from(b)])] = id(next(old, b))?;
+            }
+        }
+        let ends = order[first_match..]
+            .iter()
+            .map(|&old| {
+                let s = states[old];
+                (0..dfa.match_len(s))
+                    .map(|i| dfa.match_pattern(s, i).as_u32())
+                    .collect()
+            })
+            .collect();
+        Some(Literals {
+            class,
+            trans,
+            start: id(0)?,
+            first_match: u32::try_from(first_match * stride).ok()?,
+            stride: u32::try_from(stride).ok()?,
+            ends,
+            lens: literals.iter().map(String::len).collect(),
+            max_len: literals.iter().map(String::len).max().unwrap_or(0),
+        })
+    }
+
+    /// Calls `f(start, literal)` for every occurrence of every literal in
+    /// `text` (literal by index into the list given to [`Literals::new`]),
+    /// until `f` returns `true`; returns whether it did.
+    ///
+    /// Every occurrence is reported once, in no particular order.
+    pub(crate) fn each(&self, text: &[u8], mut f: impl FnMut(usize, usize) -> bool) -> bool {
+        let quarter = text.len() / 4;
+        if text.len() < LANE_MIN || quarter <= self.max_len {
+            return self.lane(text, 0, text.len(), &mut f);
+        }
+        // Lane k reports the occurrences ending in (k·q, (k+1)·q], the last
+        // one up to the end of the text; lanes 1–3 first read the max_len
+        // bytes before their stretch, reporting nothing there.
+        let bounds = [0, quarter, 2 * quarter, 3 * quarter];
+        let mut state = [self.start; 4];
+        for k in 1..4 {
+            for &b in &text[bounds[k] - self.max_len..bounds[k]] {
+                state[k] = self.step(state[k], b);
+            }
+        }
+        let (t0, t1, t2, t3) = (
+            &text[..quarter],
+            &text[quarter..2 * quarter],
+            &text[2 * quarter..3 * quarter],
+            &text[3 * quarter..4 * quarter],
+        );
+        let [mut s0, mut s1, mut s2, mut s3] = state;
+        for i in 0..quarter {
+            s0 = self.step(s0, t0[i]);
+            s1 = self.step(s1, t1[i]);
+            s2 = self.step(s2, t2[i]);
+            s3 = self.step(s3, t3[i]);
+            if s0.max(s1).max(s2.max(s3)) >= self.first_match {
+                for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
+                    if s >= self.first_match && self.report(s, bounds[k] + i + 1, &mut f) {
+                        return true;
+                    }
+                }
+            }
+        }
+        // The rest of the last lane: text[4q..].
+        let mut s = s3;
+        for (i, &b) in text.iter().enumerate().skip(4 * quarter) {
+            s = self.step(s, b);
+            if s >= self.first_match && self.report(s, i + 1, &mut f) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// One lane over `text[from..to]` from the start state.
+    fn lane(
+        &self,
+        text: &[u8],
+        from: usize,
+        to: usize,
+        f: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        let mut s = self.start;
+        for (i, &b) in text.iter().enumerate().take(to).skip(from) {
+            s = self.step(s, b);
+            if s >= self.first_match && self.report(s, i + 1, f) {
+                return true;
+            }
+        }
+        false
+    }
+
+    #[inline(always)]
+    fn step(&self, state: u32, byte: u8) -> u32 {
+        // An index past the table cannot come from `new`'s numbering; the
+        // start state keeps a bug from turning into a panic.
+        self.trans
+            .get(state as usize + usize::from(self.class[usize::from(byte)]))
+            .copied()
+            .unwrap_or(self.start)
+    }
+
+    /// Reports every literal ending at `end` in match state `state`.
+    fn report(&self, state: u32, end: usize, f: &mut impl FnMut(usize, usize) -> bool) -> bool {
+        let k = ((state - self.first_match) / self.stride) as usize;
+        let Some(ends) = self.ends.get(k) else {
+            return false;
+        };
+        ends.iter().any(|&lit| {
+            let len = self.lens.get(lit as usize).copied().unwrap_or(0);
+            f(end - len, lit as usize)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn literals(words: &[&str]) -> Literals {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        Literals::new(&words).unwrap()
+    }
+
+    /// Every (start, literal) by brute force.
+    fn naive(words: &[&str], text: &[u8]) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
+        for start in 0..text.len() {
+            for (i, w) in words.iter().enumerate() {
+                if text[start..].len() >= w.len()
+                    && text[start..start + w.len()].eq_ignore_ascii_case(w.as_bytes())
+                {
+                    found.push((start, i));
+                }
+            }
+        }
+        found
+    }
+
+    fn all(l: &Literals, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
+        l.each(text, |s, i| {
+            found.push((s, i));
+            false
+        });
+        found.sort_unstable();
+        found
+    }
+
+    const WORDS: &[&str] = &[
+        "sk",
+        "sk-",
+        "sk-ant-",
+        "key",
+        "secret",
+        "token",
+        "x-amz-credential",
+    ];
+
+    #[test]
+    fn finds_overlapping_occurrences_in_any_case() {
+        let l = literals(WORDS);
+        let text = b"SK-ANT-x my_Secret_KEY tokentoken";
+        assert_eq!(all(&l, text), naive(WORDS, text));
+        assert_eq!(all(&l, text).len(), 7);
+    }
+
+    #[test]
+    fn occurrences_across_lane_borders_are_found_once() {
+        let l = literals(WORDS);
+        // Long enough for four lanes; a literal straddles every border.
+        for shift in 0..24 {
+            let mut text = vec![b'.'; 1000];
+            for border in [250, 500, 750] {
+                let at = border - shift.min(border);
+                text[at..at + 16].copy_from_slice(b"x-amz-credential");
+            }
+            text[990..996].copy_from_slice(b"secret");
+            assert_eq!(all(&l, &text), naive(WORDS, &text), "shift {shift}");
+        }
+    }
+
+    #[test]
+    fn stops_when_told() {
+        let l = literals(WORDS);
+        let text = "key ".repeat(200);
+        let mut calls = 0;
+        assert!(l.each(text.as_bytes(), |_, _| {
+            calls += 1;
+            calls == 3
+        }));
+        assert_eq!(calls, 3);
+        assert!(!l.each(b"nothing here", |_, _| true));
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_brute_force(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    Just(b's'), Just(b'k'), Just(b'-'), Just(b'K'), Just(b'e'),
+                    Just(b'y'), Just(b'a'), Just(b'n'), Just(b't'), Just(b'o'),
+                    any::<u8>(),
+                ],
+                0..1200,
+            )
+        ) {
+            let l = literals(WORDS);
+            prop_assert_eq!(all(&l, &text), naive(WORDS, &text));
+        }
+    }
+}
