@@ -176,9 +176,6 @@ impl Redactor {
     /// thread and policy, up to [`KEY_CACHE_MAX`] names.
     pub(crate) fn key_action(&self, key: &str) -> Option<&KeyAction> {
         let inner = &*self.inner;
-        if inner.custom_keys.is_empty() && !maybe_key_family(inner, key) {
-            return None;
-        }
         let found = KEY_CACHE.with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
                 return self.key_lookup(key);
@@ -207,6 +204,9 @@ impl Redactor {
     /// [`Redactor::key_action`] without the cache, as indexes into the policy.
     fn key_lookup(&self, key: &str) -> KeyFound {
         let inner = &*self.inner;
+        if inner.custom_keys.is_empty() && !maybe_key_family(inner, key) {
+            return KeyFound::None;
+        }
         if !inner.custom_keys.is_empty() {
             let norm = builtin::key_words(key).concat();
             if let Some(i) = inner.custom_keys.iter().position(|(n, _)| *n == norm) {
@@ -501,6 +501,9 @@ impl Redactor {
     }
 }
 
+/// Key names and what they are.
+type KeyMap = std::collections::HashMap<Box<str>, KeyFound, foldhash::fast::RandomState>;
+
 /// Most key names remembered per thread by [`Redactor::key_action`].
 const KEY_CACHE_MAX: usize = 4096;
 
@@ -514,8 +517,11 @@ enum KeyFound {
 
 thread_local! {
     /// (policy id, key name → classification) for the policy used last.
-    static KEY_CACHE: std::cell::RefCell<(u64, std::collections::HashMap<Box<str>, KeyFound>)> =
-        std::cell::RefCell::new((u64::MAX, std::collections::HashMap::new()));
+    /// Every key a walk meets is looked up here first, so the hash is a
+    /// fast one; the map is bounded and reset, so colliding keys cost time
+    /// only up to that bound.
+    static KEY_CACHE: std::cell::RefCell<(u64, KeyMap)> =
+        std::cell::RefCell::new((u64::MAX, KeyMap::default()));
 }
 
 /// Cheap pre-check for [`builtin::classify_key`]: every key it accepts has
