@@ -13,7 +13,7 @@
 //! with its match states numbered last, so that "is this a match" is one
 //! comparison of the state the loop already holds.
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{Anchored, MatchKind};
 use std::collections::HashMap;
 
@@ -60,21 +60,30 @@ impl Literals {
             .build(literals)
             .ok()?;
         let start = dfa.start_state(Anchored::No).ok()?;
-        // Every state reachable from the start, numbered in the order found.
-        let mut states = vec![start];
-        let mut index = HashMap::from([(start, 0usize)]);
-        let mut at = 0;
-        while let Some(&s) = states.get(at) {
-            at += 1;
-            for b in 0..=255u8 {
-                let next = dfa.next_state(Anchored::No, s, b);
-                index.entry(next).or_insert_with(|| {
-                    states.push(next);
-                    states.len() - 1
-                });
+        // Every state reachable from the start, numbered in the order found
+        // (`index` maps the automaton's state id to that number).
+        let mut states = Vec::new();
+        let mut index: Vec<Option<usize>> = Vec::new();
+        let mut number = |sid: StateID, states: &mut Vec<StateID>| {
+            let i = sid.as_usize();
+            if index.len() <= i {
+                index.resize(i + 1, None);
             }
+            *index[i].get_or_insert_with(|| {
+                states.push(sid);
+                states.len() - 1
+            })
+        };
+        number(start, &mut states);
+        let mut rows: Vec<[usize; 256]> = Vec::new();
+        while let Some(&s) = states.get(rows.len()) {
+            let mut row = [0usize; 256];
+            for (b, next) in (0..=255u8).zip(row.iter_mut()) {
+                *next = number(dfa.next_state(Anchored::No, s, b), &mut states);
+            }
+            rows.push(row);
         }
-        let next = |s: usize, b: u8| index[&dfa.next_state(Anchored::No, states[s], b)];
+        let next = |s: usize, b: u8| rows[s][usize::from(b)];
         // Byte classes: bytes that every state sends to the same place.
         let mut columns: HashMap<Vec<usize>, u8> = HashMap::new();
         let mut class = [0u8; 256];
