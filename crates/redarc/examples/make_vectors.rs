@@ -309,9 +309,11 @@ fn export(
     omit: &[(&str, &str)],
 ) -> Vec<u8> {
     let mut out = Vec::new();
+    // Level 3, as the README of the vectors says, whatever the default.
     let opts = ExportOptions::new("test")
         .generated_at(generated_at())
         .source_version("vectors")
+        .compression_level(3)
         .part_size(part_size);
     let mut export = ExportWriter::new(&mut out, recipients, opts).unwrap();
     for (name, lines) in entities {

@@ -1,21 +1,28 @@
 //! Where finished members go: straight into the tar → zstd → age stack on
 //! the calling thread, or to a writer thread that owns the stack so that
-//! compression and encryption overlap with record processing.
+//! compression and encryption overlap with record processing. Parts are
+//! hashed where they are written: with a writer thread, on that thread, so
+//! that the calling thread only reads and redacts.
 
 use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
+use sha2::Digest as _;
+
 use crate::error::Error;
+use crate::format::Digest;
 use crate::Result;
 
 pub(crate) type Stack<W> =
     tar::Builder<zstd::stream::write::Encoder<'static, age::stream::StreamWriter<W>>>;
 
-/// A member ready to be appended: its header and data.
+/// A member ready to be appended: its header and data, and whether its
+/// SHA-256 is wanted.
 pub(crate) struct Job {
     header: tar::Header,
     data: Vec<u8>,
+    hash: bool,
 }
 
 pub(crate) enum Sink<W: Write> {
@@ -23,30 +30,46 @@ pub(crate) enum Sink<W: Write> {
     Threaded {
         jobs: Option<SyncSender<Job>>,
         spent: Receiver<Vec<u8>>,
+        /// The SHA-256 of every member sent with `hash`, in order.
+        digests: Receiver<Digest>,
         handle: Option<JoinHandle<Result<W>>>,
     },
 }
 
+fn sha256(data: &[u8]) -> Digest {
+    Digest(sha2::Sha256::digest(data).into())
+}
+
 impl<W: Write> Sink<W> {
-    /// Appends a member; returns an empty buffer to reuse for the next part.
-    pub(crate) fn append(&mut self, header: tar::Header, data: Vec<u8>) -> Result<Vec<u8>> {
+    /// Appends a member; returns an empty buffer to reuse for the next part
+    /// and, when `hash` is set, the member's SHA-256 if it is known now.
+    /// When it is not (a writer thread computes it), it comes later, in
+    /// order, from [`Sink::later_digests`].
+    pub(crate) fn append(
+        &mut self,
+        header: tar::Header,
+        data: Vec<u8>,
+        hash: bool,
+    ) -> Result<(Vec<u8>, Option<Digest>)> {
         match self {
             Sink::Inline(stack) => {
+                let digest = hash.then(|| sha256(&data));
                 stack
                     .append(&header, &data[..])
                     .map_err(|e| Error::io("writing the archive", e))?;
                 let mut data = data;
                 data.clear();
-                Ok(data)
+                Ok((data, digest))
             }
             Sink::Threaded {
                 jobs,
                 spent,
                 handle,
+                ..
             } => {
                 let sent = jobs
                     .as_ref()
-                    .map(|tx| tx.send(Job { header, data }).is_ok())
+                    .map(|tx| tx.send(Job { header, data, hash }).is_ok())
                     .unwrap_or(false);
                 if !sent {
                     // The writer thread stopped: its result says why.
@@ -55,7 +78,39 @@ impl<W: Write> Sink<W> {
                         Error::Usage("the archive writer thread stopped".into())
                     }));
                 }
-                Ok(spent.try_recv().unwrap_or_default())
+                Ok((spent.try_recv().unwrap_or_default(), None))
+            }
+        }
+    }
+
+    /// The next `n` digests that [`Sink::append`] did not return, in the
+    /// order their members were appended; waits for the writer thread.
+    pub(crate) fn later_digests(&mut self, n: usize) -> Result<Vec<Digest>> {
+        match self {
+            Sink::Inline(_) if n == 0 => Ok(Vec::new()),
+            Sink::Inline(_) => Err(Error::Usage(
+                "no part digests are pending on an inline writer".into(),
+            )),
+            Sink::Threaded {
+                jobs,
+                digests,
+                handle,
+                ..
+            } => {
+                let mut out = Vec::with_capacity(n);
+                for _ in 0..n {
+                    match digests.recv() {
+                        Ok(d) => out.push(d),
+                        Err(_) => {
+                            // The writer thread stopped early: its result says why.
+                            *jobs = None;
+                            return Err(join(handle).err().unwrap_or_else(|| {
+                                Error::Usage("the archive writer thread stopped".into())
+                            }));
+                        }
+                    }
+                }
+                Ok(out)
             }
         }
     }
@@ -81,11 +136,22 @@ impl<W: Write + Send + 'static> Sink<W> {
     pub(crate) fn threaded(stack: Stack<W>) -> Result<Sink<W>> {
         let (jobs, rx) = sync_channel::<Job>(1);
         let (back, spent) = sync_channel::<Vec<u8>>(2);
+        // Unbounded, but one digest per part: the parts themselves bound it.
+        let (done, digests) = std::sync::mpsc::channel::<Digest>();
         let handle = std::thread::Builder::new()
             .name("redarc-writer".into())
             .spawn(move || {
                 let mut stack = stack;
-                for Job { header, mut data } in rx {
+                for Job {
+                    header,
+                    mut data,
+                    hash,
+                } in rx
+                {
+                    if hash {
+                        // The receiver only goes away with the writer.
+                        let _ = done.send(sha256(&data));
+                    }
                     stack
                         .append(&header, &data[..])
                         .map_err(|e| Error::io("writing the archive", e))?;
@@ -98,6 +164,7 @@ impl<W: Write + Send + 'static> Sink<W> {
         Ok(Sink::Threaded {
             jobs: Some(jobs),
             spent,
+            digests,
             handle: Some(handle),
         })
     }
