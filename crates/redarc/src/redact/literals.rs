@@ -20,6 +20,39 @@ use std::collections::HashMap;
 /// Texts shorter than this are searched in one lane.
 const LANE_MIN: usize = 256;
 
+/// Entries of a table that fits the common case (the built-in literals need
+/// about 45,000). A fixed size lets a masked index go unchecked.
+const TABLE: usize = 1 << 16;
+
+/// The transition table: fixed-size when it fits, else as long as needed.
+#[derive(Clone)]
+enum Table {
+    Small(Box<[u32; TABLE]>),
+    Large(Box<[u32]>),
+}
+
+/// One transition lookup.
+trait Step {
+    fn at(&self, index: usize) -> u32;
+}
+
+impl Step for [u32; TABLE] {
+    #[inline(always)]
+    fn at(&self, index: usize) -> u32 {
+        // Every index `new` makes is below TABLE; the mask proves it.
+        self[index & (TABLE - 1)]
+    }
+}
+
+impl Step for [u32] {
+    #[inline(always)]
+    fn at(&self, index: usize) -> u32 {
+        // Every index `new` makes is in the table; 0 (the start state)
+        // keeps a bug from turning into a panic.
+        self.get(index).copied().unwrap_or(0)
+    }
+}
+
 /// A set of literals, searched ASCII case-insensitively for every
 /// occurrence, overlapping ones included.
 #[derive(Clone)]
@@ -28,9 +61,11 @@ pub(crate) struct Literals {
     class: [u8; 256],
     /// `trans[state + class]` is the next state; states are premultiplied
     /// by the number of classes.
-    trans: Vec<u32>,
+    trans: Table,
     start: u32,
-    /// States from here on end at least one literal.
+    /// States from here on end at least one literal; a power of two above
+    /// every other state, so that `a | b | c | d >= first_match` tells
+    /// whether any of four states is a match.
     first_match: u32,
     stride: u32,
     /// The literals ending in each match state, by `(state - first_match) / stride`.
@@ -44,7 +79,7 @@ impl std::fmt::Debug for Literals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Literals")
             .field("literals", &self.lens.len())
-            .field("states", &(self.trans.len() / self.stride.max(1) as usize))
+            .field("classes", &self.stride)
             .finish_non_exhaustive()
     }
 }
@@ -102,14 +137,29 @@ impl Literals {
         for (new, &old) in order.iter().enumerate() {
             renumbered[old] = new;
         }
-        let id = |s: usize| u32::try_from(renumbered[s] * stride).ok();
-        let mut trans = vec![0u32; states.len() * stride];
-        for (old, _) in states.iter().enumerate() {
-            let row = renumbered[old] * stride;
+        // Match states from a power of two on, past every other state.
+        let match_base = (first_match * stride).next_power_of_two();
+        let id = |s: usize| {
+            let n = renumbered[s];
+            let at = if n < first_match {
+                n * stride
+            } else {
+                match_base + (n - first_match) * stride
+            };
+            u32::try_from(at).ok()
+        };
+        let len = match_base + (states.len() - first_match) * stride;
+        let mut trans = vec![0u32; len.max(TABLE)];
+        for old in 0..states.len() {
+            let row = usize::try_from(id(old)?).ok()?;
             for b in 0..=255u8 {
                 trans[row + usize::from(class[usize::from(b)])] = id(next(old, b))?;
             }
         }
+        let trans = match <Box<[u32; TABLE]>>::try_from(trans.into_boxed_slice()) {
+            Ok(small) => Table::Small(small),
+            Err(large) => Table::Large(large),
+        };
         let ends = order[first_match..]
             .iter()
             .map(|&old| {
@@ -123,7 +173,7 @@ impl Literals {
             class,
             trans,
             start: id(0)?,
-            first_match: u32::try_from(first_match * stride).ok()?,
+            first_match: u32::try_from(match_base).ok()?,
             stride: u32::try_from(stride).ok()?,
             ends,
             lens: literals.iter().map(String::len).collect(),
@@ -136,10 +186,22 @@ impl Literals {
     /// until `f` returns `true`; returns whether it did.
     ///
     /// Every occurrence is reported once, in no particular order.
-    pub(crate) fn each(&self, text: &[u8], mut f: impl FnMut(usize, usize) -> bool) -> bool {
+    pub(crate) fn each(&self, text: &[u8], f: impl FnMut(usize, usize) -> bool) -> bool {
+        match &self.trans {
+            Table::Small(t) => self.each_in(&**t, text, f),
+            Table::Large(t) => self.each_in(&**t, text, f),
+        }
+    }
+
+    fn each_in<T: Step + ?Sized>(
+        &self,
+        trans: &T,
+        text: &[u8],
+        mut f: impl FnMut(usize, usize) -> bool,
+    ) -> bool {
         let quarter = text.len() / 4;
         if text.len() < LANE_MIN || quarter <= self.max_len {
-            return self.lane(text, 0, text.len(), &mut f);
+            return self.lane(trans, text, &mut f);
         }
         // Lane k reports the occurrences ending in (k·q, (k+1)·q], the last
         // one up to the end of the text; lanes 1–3 first read the max_len
@@ -148,7 +210,7 @@ impl Literals {
         let mut state = [self.start; 4];
         for k in 1..4 {
             for &b in &text[bounds[k] - self.max_len..bounds[k]] {
-                state[k] = self.step(state[k], b);
+                state[k] = self.step(trans, state[k], b);
             }
         }
         let (t0, t1, t2, t3) = (
@@ -159,11 +221,11 @@ impl Literals {
         );
         let [mut s0, mut s1, mut s2, mut s3] = state;
         for i in 0..quarter {
-            s0 = self.step(s0, t0[i]);
-            s1 = self.step(s1, t1[i]);
-            s2 = self.step(s2, t2[i]);
-            s3 = self.step(s3, t3[i]);
-            if s0.max(s1).max(s2.max(s3)) >= self.first_match {
+            s0 = self.step(trans, s0, t0[i]);
+            s1 = self.step(trans, s1, t1[i]);
+            s2 = self.step(trans, s2, t2[i]);
+            s3 = self.step(trans, s3, t3[i]);
+            if s0 | s1 | s2 | s3 >= self.first_match {
                 for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
                     if s >= self.first_match && self.report(s, bounds[k] + i + 1, &mut f) {
                         return true;
@@ -174,7 +236,7 @@ impl Literals {
         // The rest of the last lane: text[4q..].
         let mut s = s3;
         for (i, &b) in text.iter().enumerate().skip(4 * quarter) {
-            s = self.step(s, b);
+            s = self.step(trans, s, b);
             if s >= self.first_match && self.report(s, i + 1, &mut f) {
                 return true;
             }
@@ -182,17 +244,16 @@ impl Literals {
         false
     }
 
-    /// One lane over `text[from..to]` from the start state.
-    fn lane(
+    /// One lane over all of `text` from the start state.
+    fn lane<T: Step + ?Sized>(
         &self,
+        trans: &T,
         text: &[u8],
-        from: usize,
-        to: usize,
         f: &mut impl FnMut(usize, usize) -> bool,
     ) -> bool {
         let mut s = self.start;
-        for (i, &b) in text.iter().enumerate().take(to).skip(from) {
-            s = self.step(s, b);
+        for (i, &b) in text.iter().enumerate() {
+            s = self.step(trans, s, b);
             if s >= self.first_match && self.report(s, i + 1, f) {
                 return true;
             }
@@ -201,13 +262,8 @@ impl Literals {
     }
 
     #[inline(always)]
-    fn step(&self, state: u32, byte: u8) -> u32 {
-        // An index past the table cannot come from `new`'s numbering; the
-        // start state keeps a bug from turning into a panic.
-        self.trans
-            .get(state as usize + usize::from(self.class[usize::from(byte)]))
-            .copied()
-            .unwrap_or(self.start)
+    fn step<T: Step + ?Sized>(&self, trans: &T, state: u32, byte: u8) -> u32 {
+        trans.at(state as usize + usize::from(self.class[usize::from(byte)]))
     }
 
     /// Reports every literal ending at `end` in match state `state`.
@@ -302,6 +358,26 @@ mod tests {
         }));
         assert_eq!(calls, 3);
         assert!(!l.each(b"nothing here", |_, _| true));
+    }
+
+    #[test]
+    fn a_table_past_the_fixed_size_gives_the_same_answers() {
+        // Thousands of distinct 12-byte literals need far more than TABLE entries.
+        let words: Vec<String> = (0..3000u32)
+            .map(|i| format!("w{:011}", i.wrapping_mul(2_654_435_761)))
+            .collect();
+        let l = Literals::new(&words).unwrap();
+        assert!(matches!(l.trans, Table::Large(_)));
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let mut text = "-".repeat(700).into_bytes();
+        for (k, w) in words.iter().step_by(600).enumerate() {
+            let at = 11 + k * 130;
+            text[at..at + 12].copy_from_slice(w.to_uppercase().as_bytes());
+        }
+        let found = all(&l, &text);
+        assert_eq!(found, naive(&refs, &text));
+        assert_eq!(found.len(), 5);
+        assert!(matches!(literals(WORDS).trans, Table::Small(_)));
     }
 
     proptest! {
