@@ -80,7 +80,7 @@ pub(crate) fn run(
     let mut schemas = Schemas::new(manifest);
     let mut relations = Relations::new(manifest);
     let mut tenant = Tenant::new(manifest);
-    let mut residual = match manifest.redaction {
+    let residual = match manifest.redaction {
         Some(_) => Some(Residual::new()?),
         None => None,
     };
@@ -88,30 +88,40 @@ pub(crate) fn run(
     // The residual scan reads the raw line; only the other checks need it parsed.
     let needs_value = schemas.is_some() || relations.is_some() || tenant.is_some();
     let mut record_no: BTreeMap<String, u64> = BTreeMap::new();
-    src.each_line(&names, &mut |entity, line| {
-        let n = record_no.entry(entity.to_string()).or_insert(0);
-        *n += 1;
-        let record = *n;
-        if needs_value {
-            let value: Value = serde_json::from_slice(line).map_err(|e| Error::Record {
-                entity: entity.to_string(),
-                record,
-                detail: crate::json_error_category(&e),
-            })?;
-            if let Some(s) = schemas.as_mut() {
-                s.record(entity, record, &value);
+    // The residual scan runs at redaction speed, several times slower than
+    // replaying the records: it gets a thread of its own, fed batches of
+    // lines, while this one replays and runs the other checks.
+    let residual = std::thread::scope(|scope| -> Result<Option<Residual>> {
+        let mut feed = match residual {
+            Some(r) => Some(ResidualFeed::start(scope, r)?),
+            None => None,
+        };
+        src.each_line(&names, &mut |entity, line| {
+            let n = record_no.entry(entity.to_string()).or_insert(0);
+            *n += 1;
+            let record = *n;
+            if needs_value {
+                let value: Value = serde_json::from_slice(line).map_err(|e| Error::Record {
+                    entity: entity.to_string(),
+                    record,
+                    detail: crate::json_error_category(&e),
+                })?;
+                if let Some(s) = schemas.as_mut() {
+                    s.record(entity, record, &value);
+                }
+                if let Some(r) = relations.as_mut() {
+                    r.record(entity, &value)?;
+                }
+                if let Some(t) = tenant.as_mut() {
+                    t.record(entity, &value);
+                }
             }
-            if let Some(r) = relations.as_mut() {
-                r.record(entity, &value)?;
+            if let Some(feed) = feed.as_mut() {
+                feed.line(entity, record, line)?;
             }
-            if let Some(t) = tenant.as_mut() {
-                t.record(entity, &value);
-            }
-        }
-        if let Some(r) = residual.as_mut() {
-            r.record(entity, record, line)?;
-        }
-        Ok(())
+            Ok(())
+        })?;
+        feed.map(ResidualFeed::finish).transpose()
     })?;
     let mut out = Vec::new();
     if let Some(s) = schemas {
@@ -127,6 +137,106 @@ pub(crate) fn run(
         out.push(r.finish(manifest));
     }
     Ok(out)
+}
+
+/// Lines of one entity for the residual thread: `\n`-separated, the first
+/// being record `first`.
+struct Batch {
+    entity: String,
+    first: u64,
+    /// How many lines `lines` holds (a line could in principle be empty).
+    count: u64,
+    lines: Vec<u8>,
+}
+
+/// Bytes of lines sent to the residual thread at once; with the two queued
+/// and the one being scanned, a few MiB at most.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// The residual scan on its own thread.
+struct ResidualFeed<'scope> {
+    tx: Option<std::sync::mpsc::SyncSender<Batch>>,
+    batch: Batch,
+    handle: std::thread::ScopedJoinHandle<'scope, Result<Residual>>,
+}
+
+impl<'scope> ResidualFeed<'scope> {
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        mut residual: Residual,
+    ) -> Result<ResidualFeed<'scope>> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let handle = std::thread::Builder::new()
+            .name("redarc-residual".into())
+            .spawn_scoped(scope, move || {
+                for batch in rx {
+                    let lines = batch.lines.split(|&b| b == b'\n');
+                    let records = batch.first..batch.first + batch.count;
+                    for (record, line) in records.zip(lines) {
+                        residual.record(&batch.entity, record, line)?;
+                    }
+                }
+                Ok(residual)
+            })
+            .map_err(|e| Error::io("starting the residual-secret scan thread", e))?;
+        Ok(ResidualFeed {
+            tx: Some(tx),
+            batch: Batch {
+                entity: String::new(),
+                first: 0,
+                count: 0,
+                lines: Vec::new(),
+            },
+            handle,
+        })
+    }
+
+    /// Queues record `record` of `entity` (a line the first pass checked:
+    /// no newline in it).
+    fn line(&mut self, entity: &str, record: u64, line: &[u8]) -> Result<()> {
+        if self.batch.entity != entity || self.batch.lines.len() >= BATCH_BYTES {
+            self.send()?;
+        }
+        if self.batch.count == 0 {
+            self.batch.entity.clear();
+            self.batch.entity.push_str(entity);
+            self.batch.first = record;
+        } else {
+            self.batch.lines.push(b'\n');
+        }
+        self.batch.lines.extend_from_slice(line);
+        self.batch.count += 1;
+        Ok(())
+    }
+
+    fn send(&mut self) -> Result<()> {
+        if self.batch.count == 0 {
+            return Ok(());
+        }
+        let batch = Batch {
+            entity: self.batch.entity.clone(),
+            first: self.batch.first,
+            count: std::mem::take(&mut self.batch.count),
+            lines: std::mem::replace(&mut self.batch.lines, Vec::with_capacity(BATCH_BYTES)),
+        };
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(batch).is_ok());
+        if !sent {
+            // The thread stopped early; `finish` returns why.
+            self.tx = None;
+        }
+        Ok(())
+    }
+
+    /// Sends what is left, waits for the thread and returns its tallies.
+    fn finish(mut self) -> Result<Residual> {
+        self.send()?;
+        drop(self.tx.take());
+        self.handle.join().unwrap_or_else(|_| {
+            Err(Error::Usage(
+                "the residual-secret scan thread panicked".into(),
+            ))
+        })
+    }
 }
 
 /// Residual-secret scan: every record of a redacted archive is scanned with

@@ -258,6 +258,51 @@ fn a_redacted_archive_is_scanned_for_residual_secrets() {
     assert!(!text.contains(secret) && !text.contains("Zt8pQ2"), "{text}");
 }
 
+/// The residual scan runs on its own thread in batches of about a MiB, cut
+/// at entity changes: counts, record numbers and the first finding must
+/// come out as from one pass in order.
+#[test]
+fn residual_findings_keep_their_entities_and_record_numbers_across_batches() {
+    let (ids, r) = key();
+    let secret = "ghp_Zt8pQ2vX9mK4nL7rW1sY6uB3cD5eF0gH2jK4";
+    let pad = "x".repeat(900);
+    let line = |n: u32, planted: bool| {
+        let output = if planted {
+            format!("export GITHUB_TOKEN={secret}")
+        } else {
+            "README.md".to_string()
+        };
+        format!(r#"{{"n":{n},"pad":"{pad}","output":"{output}"}}"#)
+    };
+    let mut none: redarc::Policy = toml::from_str("name = \"nothing\"\nbase = \"none\"").unwrap();
+    none.name = "nothing".into();
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("t").redactor(none.compile().unwrap());
+    let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+    // 3,000 records of about 1 KB: three batches and more.
+    let mut e = export.entity("big").unwrap();
+    for n in 1..=3000 {
+        e.write_json_line(line(n, n == 1700 || n == 2999).as_bytes())
+            .unwrap();
+    }
+    e.finish().unwrap();
+    let mut e = export.entity("small").unwrap();
+    for n in 1..=10 {
+        e.write_json_line(line(n, n == 7).as_bytes()).unwrap();
+    }
+    e.finish().unwrap();
+    export.finish().unwrap();
+
+    let report = redarc::verify(Cursor::new(&out), &ids, ReadLimits::default()).unwrap();
+    let residual = check(&report, "residual-secrets");
+    assert_eq!(residual.checked, 3010);
+    assert_eq!(residual.failed, 3);
+    assert_eq!(residual.failed_by_entity.get("big"), Some(&2));
+    assert_eq!(residual.failed_by_entity.get("small"), Some(&1));
+    let first = residual.detail.as_deref().unwrap_or_default();
+    assert!(first.contains("entity big, record 1700:"), "{first}");
+}
+
 /// A `Read + Seek` that counts the bytes read through it.
 struct Counting<R> {
     inner: R,
