@@ -59,16 +59,16 @@ impl Redactor {
             let ri = group[0].0;
             let rule = &inner.rules[ri];
             let hits: Vec<(usize, usize)> = group.iter().map(|&(_, s, l)| (s, l)).collect();
-            for found in matcher::find_at_hits(rule.matcher, text, &hits) {
-                let key = found.key.map(|k| &text[k]);
-                let v = found.value;
-                if self.check(rule.check, text, v.start, v.end, key) {
-                    spans.push(Span {
-                        start: v.start,
-                        end: v.end,
-                        rule: ri,
-                    });
-                }
+            let accept = |found: &matcher::Found| {
+                let key = found.key.clone().map(|k| &text[k]);
+                self.check(rule.check, text, found.value.start, found.value.end, key)
+            };
+            for found in matcher::find_accepted_at_hits(rule.matcher, text, &hits, accept) {
+                spans.push(Span {
+                    start: found.value.start,
+                    end: found.value.end,
+                    rule: ri,
+                });
             }
         }
         for &ri in &candidates {

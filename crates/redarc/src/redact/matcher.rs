@@ -52,7 +52,21 @@ pub(crate) struct Found {
 /// Runs `matcher` at each hit (`(start, keyword length)`, in increasing
 /// order) of `text`, skipping hits inside an earlier match as `find_iter`
 /// would, and returns the matches in order.
+#[cfg(test)]
 pub(crate) fn find_at_hits(matcher: Matcher, text: &str, hits: &[(usize, usize)]) -> Vec<Found> {
+    find_accepted_at_hits(matcher, text, hits, |_| true)
+}
+
+/// As [`find_at_hits`], keeping only the matches `accept` takes: a match it
+/// refuses does not hide the hits inside it. (Otherwise a refused match
+/// could hide a secret that a second pass, with the text before it
+/// redacted, would find: redacting twice must change nothing.)
+pub(crate) fn find_accepted_at_hits(
+    matcher: Matcher,
+    text: &str,
+    hits: &[(usize, usize)],
+    mut accept: impl FnMut(&Found) -> bool,
+) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
     // Where the previous match ended: the regex resumes its search there.
     let mut resume = 0usize;
@@ -72,6 +86,7 @@ pub(crate) fn find_at_hits(matcher: Matcher, text: &str, hits: &[(usize, usize)]
             Matcher::Assignment => assignment(text, hit, len, resume),
         };
         match found {
+            Some(f) if !accept(&f) => {}
             Some(f) => {
                 resume = f.end.max(hit + 1);
                 out.push(f);

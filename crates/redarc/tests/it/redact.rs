@@ -259,3 +259,26 @@ fn what_value_rules_leave_under_a_secret_key_is_decided_in_the_same_pass() {
         }
     }
 }
+
+/// A `key = value` match that its rule's check refuses must not hide the
+/// keywords inside it: here `aikey=` takes everything up to `>` as its
+/// value, is refused, and used to hide `aipassphrase=` from the first
+/// pass; the second pass, with the URL before it redacted, found it.
+/// Found by the redact fuzz target.
+#[test]
+fn a_refused_assignment_does_not_hide_the_next_one() {
+    let line = concat!(
+        r#"{"url":"h/a?X-Amz-Signature=abX-Amz-Sigre=abe=aikey=>swple/e?X-Amz-Smgnature="#,
+        r#"abX-Amz-Signature=aipassphrase=aikeyswpmz-Signature=abXasap/a?X-Amj=ab"#,
+        r#"X-Amz-Sig:hnature=abe=aikey=>swple/a?X-Amz-Signature=abc","f":0}"#
+    );
+    for action in [Action::Placeholder, Action::Pseudonym, Action::Remove] {
+        let r = redactor(action);
+        let (once, _) = run(&r, line);
+        let (twice, report) = run(&r, &once);
+        assert_eq!(once, twice, "{action:?}");
+        assert_eq!(report.total(), 0, "{action:?}");
+    }
+    let (once, _) = run(&redactor(Action::Placeholder), line);
+    assert!(once.contains("aipassphrase=[REDACTED:"), "{once}");
+}
