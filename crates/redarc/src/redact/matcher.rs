@@ -57,10 +57,17 @@ pub(crate) fn find_at_hits(matcher: Matcher, text: &str, hits: &[(usize, usize)]
     find_accepted_at_hits(matcher, text, hits, |_| true)
 }
 
+/// Refused matches per text that do not hide the hits inside them; past
+/// this, a refused match hides them as an accepted one does. A refused
+/// match can reach to the end of the text, so trying every hit inside each
+/// one would make a text of many refused matches cost quadratic time.
+const MAX_SEE_THROUGH: usize = 8;
+
 /// As [`find_at_hits`], keeping only the matches `accept` takes: a match it
-/// refuses does not hide the hits inside it. (Otherwise a refused match
-/// could hide a secret that a second pass, with the text before it
-/// redacted, would find: redacting twice must change nothing.)
+/// refuses does not hide the hits inside it (up to [`MAX_SEE_THROUGH`]
+/// times per text). Otherwise a refused match could hide a secret that a
+/// second pass, with the text before it redacted, would find: redacting
+/// twice must change nothing.
 pub(crate) fn find_accepted_at_hits(
     matcher: Matcher,
     text: &str,
@@ -68,6 +75,7 @@ pub(crate) fn find_accepted_at_hits(
     mut accept: impl FnMut(&Found) -> bool,
 ) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
+    let mut see_through = 0usize;
     // Where the previous match ended: the regex resumes its search there.
     let mut resume = 0usize;
     // A hit in the same key (or name) as a failed one fails the same way.
@@ -86,7 +94,13 @@ pub(crate) fn find_accepted_at_hits(
             Matcher::Assignment => assignment(text, hit, len, resume),
         };
         match found {
-            Some(f) if !accept(&f) => {}
+            Some(f) if !accept(&f) => {
+                if see_through < MAX_SEE_THROUGH {
+                    see_through += 1;
+                } else {
+                    resume = f.end.max(hit + 1);
+                }
+            }
             Some(f) => {
                 resume = f.end.max(hit + 1);
                 out.push(f);
