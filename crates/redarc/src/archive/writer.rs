@@ -24,9 +24,9 @@ pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 /// Default zstd level: 1.
 ///
 /// On JSONL exports level 1 is both faster and smaller than the zstd
-/// tool's default of 3: the generated 200 MB export, redacted, is 37.8 MB at
-/// level 1 and 40.0 MB at level 3, compressed in 0.53 s and 0.89 s on one
-/// core (docs/performance.md). Higher levels remain a choice.
+/// tool's default of 3: the generated 200 MB export, redacted, compresses
+/// to 37.8 MB at level 1 and 39.9 MB at level 3, in three quarters of the
+/// time (docs/performance.md). Higher levels remain a choice.
 pub const DEFAULT_LEVEL: i32 = 1;
 
 /// Default largest record accepted: 16 MiB.
