@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::Digest as _;
 
-use crate::archive::reader::Check;
+use crate::archive::reader::{Check, Worker};
 use crate::error::ArchiveProblem as P;
 use crate::format::Manifest;
 use crate::{Error, Result};
@@ -157,7 +157,7 @@ const BATCH_BYTES: usize = 1 << 20;
 struct ResidualFeed<'scope> {
     tx: Option<std::sync::mpsc::SyncSender<Batch>>,
     batch: Batch,
-    handle: std::thread::ScopedJoinHandle<'scope, Result<Residual>>,
+    worker: Worker<'scope, Residual>,
 }
 
 impl<'scope> ResidualFeed<'scope> {
@@ -166,19 +166,16 @@ impl<'scope> ResidualFeed<'scope> {
         mut residual: Residual,
     ) -> Result<ResidualFeed<'scope>> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
-        let handle = std::thread::Builder::new()
-            .name("redarc-residual".into())
-            .spawn_scoped(scope, move || {
-                for batch in rx {
-                    let lines = batch.lines.split(|&b| b == b'\n');
-                    let records = batch.first..batch.first + batch.count;
-                    for (record, line) in records.zip(lines) {
-                        residual.record(&batch.entity, record, line)?;
-                    }
+        let worker = Worker::start(scope, "residual", move || {
+            for batch in rx {
+                let lines = batch.lines.split(|&b| b == b'\n');
+                let records = batch.first..batch.first + batch.count;
+                for (record, line) in records.zip(lines) {
+                    residual.record(&batch.entity, record, line)?;
                 }
-                Ok(residual)
-            })
-            .map_err(|e| Error::io("starting the residual-secret scan thread", e))?;
+            }
+            Ok(residual)
+        })?;
         Ok(ResidualFeed {
             tx: Some(tx),
             batch: Batch {
@@ -187,7 +184,7 @@ impl<'scope> ResidualFeed<'scope> {
                 count: 0,
                 lines: Vec::new(),
             },
-            handle,
+            worker,
         })
     }
 
@@ -231,11 +228,7 @@ impl<'scope> ResidualFeed<'scope> {
     fn finish(mut self) -> Result<Residual> {
         self.send()?;
         drop(self.tx.take());
-        self.handle.join().unwrap_or_else(|_| {
-            Err(Error::Usage(
-                "the residual-secret scan thread panicked".into(),
-            ))
-        })
+        self.worker.join()
     }
 }
 

@@ -172,14 +172,14 @@ pub(crate) fn scan<S: Read>(
 }
 
 /// A named thread of a scope whose work ends in a [`Result`].
-struct Worker<'scope, T> {
+pub(crate) struct Worker<'scope, T> {
     name: &'static str,
     handle: std::thread::ScopedJoinHandle<'scope, Result<T>>,
 }
 
 impl<'scope, T: Send + 'scope> Worker<'scope, T> {
     /// Starts `work` on a thread called `redarc-<name>`.
-    fn start<'env>(
+    pub(crate) fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         name: &'static str,
         work: impl FnOnce() -> Result<T> + Send + 'scope,
@@ -192,7 +192,7 @@ impl<'scope, T: Send + 'scope> Worker<'scope, T> {
     }
 
     /// Waits for the work and returns its result; a panic becomes an error.
-    fn join(self) -> Result<T> {
+    pub(crate) fn join(self) -> Result<T> {
         let name = self.name;
         self.handle
             .join()

@@ -201,7 +201,7 @@ impl Literals {
     ) -> bool {
         let quarter = text.len() / 4;
         if text.len() < LANE_MIN || quarter <= self.max_len {
-            return self.lane(trans, text, &mut f);
+            return self.lane(trans, text, 0, self.start, &mut f);
         }
         // Lane k reports the occurrences ending in (k·q, (k+1)·q], the last
         // one up to the end of the text; lanes 1–3 first read the max_len
@@ -234,25 +234,20 @@ impl Literals {
             }
         }
         // The rest of the last lane: text[4q..].
-        let mut s = s3;
-        for (i, &b) in text.iter().enumerate().skip(4 * quarter) {
-            s = self.step(trans, s, b);
-            if s >= self.first_match && self.report(s, i + 1, &mut f) {
-                return true;
-            }
-        }
-        false
+        self.lane(trans, text, 4 * quarter, s3, &mut f)
     }
 
-    /// One lane over all of `text` from the start state.
+    /// One lane over `text[from..]`, in `state` at `from`.
     fn lane<T: Step + ?Sized>(
         &self,
         trans: &T,
         text: &[u8],
+        from: usize,
+        state: u32,
         f: &mut impl FnMut(usize, usize) -> bool,
     ) -> bool {
-        let mut s = self.start;
-        for (i, &b) in text.iter().enumerate() {
+        let mut s = state;
+        for (i, &b) in text.iter().enumerate().skip(from) {
             s = self.step(trans, s, b);
             if s >= self.first_match && self.report(s, i + 1, f) {
                 return true;
