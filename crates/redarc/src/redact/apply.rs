@@ -794,6 +794,8 @@ mod tests {
             r#"{"notes":"free text","demo_password":"demo"}"#,
         );
         assert_eq!(out, r#"{"demo_password":"demo"}"#);
+        let (out, _) = run(&r, "users", r#"{"notes":"free text","n":1}"#);
+        assert_eq!(out, r#"{"n":1}"#);
         let (out, _) = run(&r, "orders", r#"{"notes":"free text"}"#);
         assert_eq!(out, r#"{"notes":"free text"}"#);
         let (out, _) = run(&r, "x", r#"{"msg":"key sk_test_FakeFakeFake0123456789"}"#);

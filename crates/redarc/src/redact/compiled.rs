@@ -25,6 +25,8 @@ pub(crate) enum Target {
     KeyShaped(usize),
     /// Only a key-name trigger: counts when the key it sits in names a secret.
     Structure,
+    /// The last key of a path rule: always walks, the walk matching paths.
+    Path,
 }
 
 /// Source of [`Inner::id`].
@@ -296,7 +298,7 @@ impl Policy {
             let action = action_of(p.action);
             uses_pseudonym |= action == Action::Pseudonym;
             match last_path_key(&p.path) {
-                Some(k) => triggers.push((k, true, Target::Structure)),
+                Some(k) => triggers.push((k, true, Target::Path)),
                 None => always_walk = true,
             }
             paths.push(CompiledPath {
@@ -503,6 +505,7 @@ impl Redactor {
                         Target::KeyShaped(_) | Target::Structure => {
                             self.key_hit_matters(line, start, start + *lit)
                         }
+                        Target::Path => true,
                     }
             })
         });
