@@ -2,6 +2,7 @@
 
 mod crypto;
 pub(crate) mod deep;
+pub(crate) mod json_line;
 pub(crate) mod reader;
 mod sink;
 pub(crate) mod stream;

@@ -42,6 +42,11 @@ pub(crate) struct Scanned {
 /// an unpaired UTF-16 surrogate (`"\udc00"`), which is no character, and
 /// which serde_json, PostgreSQL and most importers refuse to decode.
 pub(crate) fn check_json_line(line: &[u8]) -> std::result::Result<(), String> {
+    match super::json_line::grammatical(line) {
+        Some(true) => return check_surrogates(line),
+        Some(false) => return Ok(()),
+        None => {}
+    }
     let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map(|_| ())
