@@ -220,18 +220,23 @@ impl Literals {
             &text[3 * quarter..4 * quarter],
         );
         let [mut s0, mut s1, mut s2, mut s3] = state;
-        for i in 0..quarter {
-            s0 = self.step(trans, s0, t0[i]);
-            s1 = self.step(trans, s1, t1[i]);
-            s2 = self.step(trans, s2, t2[i]);
-            s3 = self.step(trans, s3, t3[i]);
-            if s0 | s1 | s2 | s3 >= self.first_match {
+        let first_match = self.first_match;
+        // Zipped iterators rather than indexing: the loop then carries no
+        // bounds checks, and its registers hold the four lanes' states.
+        let mut i = 0usize;
+        for (((&b0, &b1), &b2), &b3) in t0.iter().zip(t1).zip(t2).zip(t3) {
+            s0 = self.step(trans, s0, b0);
+            s1 = self.step(trans, s1, b1);
+            s2 = self.step(trans, s2, b2);
+            s3 = self.step(trans, s3, b3);
+            if s0 | s1 | s2 | s3 >= first_match {
                 for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
-                    if s >= self.first_match && self.report(s, bounds[k] + i + 1, &mut f) {
+                    if s >= first_match && self.report(s, bounds[k] + i + 1, &mut f) {
                         return true;
                     }
                 }
             }
+            i += 1;
         }
         // The rest of the last lane: text[4q..].
         self.lane(trans, text, 4 * quarter, s3, &mut f)
