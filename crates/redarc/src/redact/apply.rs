@@ -638,6 +638,10 @@ mod tests {
             r#"{"session_id":"3f2b8c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b","n":1}"#,
             r#"{"api_token":12345,"refresh_token":null,"jwt":false}"#,
             r#"{"title":"[CRITICAL] auth-service down"}"#,
+            // Framed text without escapes holds no quote, so no JSON key or
+            // string: a Python repr, or numbers only.
+            r#"{"data":"{'token_count': 5, 'feed': 'C1'}"}"#,
+            r#"{"api_token":"[1, 2, 3]"}"#,
         ] {
             assert!(!r.needs_walk(line.as_bytes()), "{line}");
             assert_eq!(run(&r, "e", line).0, line);

@@ -646,17 +646,14 @@ fn key_value_may_change(ka: &KeyAction, line: &[u8], pos: usize) -> bool {
     }
 }
 
-/// Whether a raw JSON string body may hold JSON the walk opens: the walk's
-/// own framing test on the trimmed text when there are no escapes, else
-/// (conservatively) just its first non-blank byte.
+/// Whether a raw JSON string body may hold JSON the walk opens into keys
+/// or strings. A body without a backslash holds no `"` (a JSON string
+/// escapes every quote in it), so any JSON it frames has no keys and no
+/// strings: numbers, booleans and nulls, which the walk never changes.
+/// With escapes, conservatively: its first non-blank byte opens a container.
 fn may_be_json(raw: &[u8]) -> bool {
     if !raw.contains(&b'\\') {
-        if let Ok(s) = std::str::from_utf8(raw) {
-            let t = s.trim();
-            return t.len() > 2
-                && ((t.starts_with('{') && t.ends_with('}'))
-                    || (t.starts_with('[') && t.ends_with(']')));
-        }
+        return false;
     }
     let first = raw.iter().find(|b| !b.is_ascii_whitespace());
     matches!(first, Some(b'{') | Some(b'['))
