@@ -223,8 +223,7 @@ impl Literals {
         let first_match = self.first_match;
         // Zipped iterators rather than indexing: the loop then carries no
         // bounds checks, and its registers hold the four lanes' states.
-        let mut i = 0usize;
-        for (((&b0, &b1), &b2), &b3) in t0.iter().zip(t1).zip(t2).zip(t3) {
+        for (i, (((&b0, &b1), &b2), &b3)) in t0.iter().zip(t1).zip(t2).zip(t3).enumerate() {
             s0 = self.step(trans, s0, b0);
             s1 = self.step(trans, s1, b1);
             s2 = self.step(trans, s2, b2);
@@ -236,7 +235,6 @@ impl Literals {
                     }
                 }
             }
-            i += 1;
         }
         // The rest of the last lane: text[4q..].
         self.lane(trans, text, 4 * quarter, s3, &mut f)
