@@ -73,6 +73,20 @@ impl Redactor {
         }
         for &ri in &candidates {
             let rule = &inner.rules[ri];
+            if rule.check == Check::Blob {
+                // The blob regex's bounded repeat makes a slow lazy DFA; the
+                // runs it matches are found directly (a test holds the two equal).
+                for (start, end) in base64_runs(text.as_bytes(), builtin::BLOB_MIN) {
+                    if self.check(rule.check, text, start, end, None) {
+                        spans.push(Span {
+                            start,
+                            end,
+                            rule: ri,
+                        });
+                    }
+                }
+                continue;
+            }
             if !rule.has_groups {
                 for m in rule.regex.find_iter(text) {
                     if self.check(rule.check, text, m.start(), m.end(), None) {
@@ -477,12 +491,46 @@ pub(crate) fn has_url_userinfo(hay: &[u8]) -> bool {
     })
 }
 
+/// Whether `b` is one of the blob pattern's base64 characters.
+fn is_base64_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// The matches of the blob pattern `[A-Za-z0-9+/_\-]{min,}={0,2}` in
+/// `hay`, as that regex's `find_iter` reports them: every maximal run of at
+/// least `min` base64 characters, with up to two `=` after it.
+fn base64_runs(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < hay.len() {
+        let Some(start) = hay[at..].iter().position(|&b| is_base64_char(b)) else {
+            break;
+        };
+        let start = at + start;
+        let run = hay[start..]
+            .iter()
+            .take_while(|&&b| is_base64_char(b))
+            .count();
+        let mut end = start + run;
+        if run >= min.max(1) {
+            end += hay[end..]
+                .iter()
+                .take(2)
+                .take_while(|&&b| b == b'=')
+                .count();
+            out.push((start, end));
+        }
+        at = end;
+    }
+    out
+}
+
 /// A run of at least `min` base64 (standard or URL-safe) characters.
 ///
 /// Looks at about one byte in `min`: a byte outside the alphabet rules out
 /// every run through it, so the search jumps past it.
 pub(crate) fn has_base64_run(hay: &[u8], min: usize) -> bool {
-    let b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    let b64 = is_base64_char;
     if min == 0 {
         return true;
     }
@@ -640,6 +688,47 @@ mod tests {
                 prop_assert_eq!(by_matcher(r, ri, &text), by_regex(rule, &text), "rule {} on {:?}", rule.id, text);
             }
         }
+    }
+
+    proptest! {
+        /// The run finder finds exactly what the blob rule's regex finds.
+        #[test]
+        fn base64_runs_agree_with_the_blob_regex(
+            parts in proptest::collection::vec(
+                proptest::sample::select(&["a", "Z", "0", "+", "/", "-", "_", "=", "==", " ", "\"", ".", "é", "Fake0123456789Fake0123456789Fake0123456789Fake0123456789"][..]),
+                0..40,
+            )
+        ) {
+            let text: String = parts.concat();
+            let r = default_redactor();
+            let rule = r.inner.rules.iter().find(|r| r.id == "binary-blob").unwrap();
+            let by_regex: Vec<(usize, usize)> = rule.regex.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            prop_assert_eq!(base64_runs(text.as_bytes(), builtin::BLOB_MIN), by_regex);
+        }
+    }
+
+    #[test]
+    fn the_blob_rule_is_the_one_the_run_finder_mirrors() {
+        let b = builtin::VALUE_RULES
+            .iter()
+            .find(|b| b.id == "binary-blob")
+            .unwrap();
+        assert_eq!(
+            b.pattern,
+            format!("[A-Za-z0-9+/_\\-]{{{},}}={{0,2}}", builtin::BLOB_MIN)
+        );
+        assert_eq!(b.check, Check::Blob);
+        let only: Vec<_> = builtin::VALUE_RULES
+            .iter()
+            .filter(|b| b.check == Check::Blob)
+            .collect();
+        assert_eq!(only.len(), 1);
+        let long = "A1b2".repeat(50);
+        assert_eq!(
+            base64_runs(format!("x {long}=== y").as_bytes(), 160),
+            vec![(2, 204)]
+        );
+        assert!(base64_runs(&long.as_bytes()[..159], 160).is_empty());
     }
 
     #[test]
