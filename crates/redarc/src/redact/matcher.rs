@@ -148,11 +148,19 @@ fn char_at(text: &str, i: usize) -> Option<char> {
 /// The longest non-empty run from `from` of chars that are neither
 /// whitespace nor one of the ASCII `stop` bytes; `None` when empty.
 fn value_run(text: &str, from: usize, stop: &[u8]) -> Option<Range<usize>> {
+    // One bit per ASCII byte that ends the run: the stop bytes and ASCII
+    // whitespace (with \x0b, which `char::is_whitespace` also counts).
+    // Values run long, and a set lookup per byte cost more than the rest.
+    let ends = stop
+        .iter()
+        .chain(b" \t\n\x0b\x0c\r")
+        .filter(|b| b.is_ascii())
+        .fold(0u128, |m, &b| m | 1u128 << b);
     let bytes = text.as_bytes();
     let mut e = from;
     while let Some(&b) = bytes.get(e) {
         if b.is_ascii() {
-            if stop.contains(&b) || b.is_ascii_whitespace() || b == 0x0b {
+            if ends >> b & 1 == 1 {
                 break;
             }
             e += 1;
