@@ -102,3 +102,80 @@ fn scan_finds_the_raw_export_and_passes_its_redacted_output() {
     let out = run(redarc().arg("scan").arg(unpacked.join("data")));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
+
+/// Records longer than the read buffer, records that straddle two buffer
+/// fills, CRLF endings, blank lines and a last line without a newline all
+/// come out as the library redacts them, line for line; a bad record is
+/// named by its line number wherever it falls.
+#[test]
+fn redact_reads_records_across_buffer_borders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("events.jsonl");
+    let secret = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngXyZ12345678";
+    let mut lines: Vec<String> = Vec::new();
+    for i in 0..4000 {
+        // Lengths vary so that line ends fall at every offset of a buffer.
+        let pad = "x".repeat(i % 257);
+        lines.push(format!(r#"{{"id":{i},"note":"{pad}","token":"{secret}"}}"#));
+        if i % 500 == 7 {
+            lines.push(String::new());
+        }
+        if i == 1999 {
+            // Longer than any read buffer, the secret at its very end.
+            let long = "y".repeat(700 * 1024);
+            lines.push(format!(
+                r#"{{"id":"long","text":"{long} api_key={secret}"}}"#
+            ));
+        }
+    }
+    let mut body = String::new();
+    for (n, l) in lines.iter().enumerate() {
+        body.push_str(l);
+        body.push_str(if n % 3 == 0 { "\r\n" } else { "\n" });
+    }
+    body.push_str(r#"{"id":"last","password":"hunter2-but-longer"}"#);
+    std::fs::write(&input, &body).unwrap();
+
+    let out_file = tmp.path().join("out.jsonl");
+    let out = run(redarc().arg("redact").arg(&input).arg("-o").arg(&out_file));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got = std::fs::read_to_string(&out_file).unwrap();
+    assert!(!got.contains(secret), "a secret survived");
+    assert!(
+        !got.contains("hunter2"),
+        "the unterminated last record was not redacted"
+    );
+
+    let redactor = redarc::Policy::default_policy().compile().unwrap();
+    let mut report = redarc::Report::new();
+    let mut want = Vec::new();
+    for line in body.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        redactor
+            .redact_line("events", line.as_bytes(), &mut want, &mut report)
+            .unwrap();
+        want.push(b'\n');
+    }
+    assert!(
+        got.as_bytes() == want.as_slice(),
+        "CLI output differs from the library's"
+    );
+    assert_eq!(got.lines().count(), 4002);
+
+    // A bad record after the long one is reported by its line number.
+    let bad_line = 3000;
+    let mut damaged: Vec<&str> = body.split('\n').collect();
+    damaged[bad_line - 1] = "{\"id\": oops}";
+    std::fs::write(&input, damaged.join("\n")).unwrap();
+    let out = run(redarc().arg("redact").arg(&input).arg("-o").arg(&out_file));
+    // Bad input is an error (2), not a failed check (1).
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("record {bad_line}:")),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -5,7 +5,7 @@
 //! file, line and JSON path with an 8-hex fingerprint, never the secret.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use redarc::redact::{PseudonymKey, PSEUDONYM_KEY_ENV};
@@ -163,34 +163,94 @@ fn redact_file(
     let file = File::open(input).map_err(|e| io("opening", input, e))?;
     let mut reader = BufReader::with_capacity(BUF, progress.track(file));
     let created = File::create(output).map_err(|e| io("creating", output, e))?;
-    let mut writer = BufWriter::with_capacity(BUF, created);
-    // One line buffer and one output buffer for the whole file: no
-    // allocation per record.
-    let (mut line, mut out) = (Vec::new(), Vec::new());
-    let mut records = 0u64;
-    for n in 1u64.. {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| io("reading", input, e))?;
-        if read == 0 {
+    let mut sink = Sink {
+        redactor,
+        entity,
+        report,
+        out: Vec::with_capacity(BUF + BUF / 4),
+        file: created,
+        path: output,
+        records: 0,
+    };
+    // Records are redacted where they lie in the read buffer; only one
+    // that straddles two fills is gathered in `split` first.
+    let mut split: Vec<u8> = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        let buf = reader.fill_buf().map_err(|e| io("reading", input, e))?;
+        if buf.is_empty() {
+            if !split.is_empty() {
+                line_no += 1;
+                sink.record(line_no, &split)?;
+            }
             break;
         }
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if text.is_empty() {
-            continue;
+        let mut at = 0;
+        if !split.is_empty() {
+            match memchr::memchr(b'\n', buf) {
+                Some(i) => {
+                    split.extend_from_slice(&buf[..i]);
+                    line_no += 1;
+                    sink.record(line_no, &split)?;
+                    split.clear();
+                    at = i + 1;
+                }
+                None => split.extend_from_slice(buf),
+            }
         }
-        out.clear();
-        redactor.redact_record(entity, n, text, &mut out, report)?;
-        records += 1;
-        out.push(b'\n');
-        writer
-            .write_all(&out)
-            .map_err(|e| io("writing", output, e))?;
+        if split.is_empty() {
+            let base = at;
+            for nl in memchr::memchr_iter(b'\n', &buf[base..]) {
+                line_no += 1;
+                sink.record(line_no, &buf[at..base + nl])?;
+                at = base + nl + 1;
+            }
+            split.extend_from_slice(&buf[at..]);
+        }
+        let len = buf.len();
+        reader.consume(len);
     }
-    writer.flush().map_err(|e| io("writing", output, e))?;
-    Ok(records)
+    sink.flush()?;
+    Ok(sink.records)
+}
+
+/// Where `redact_file` sends records: redacted output collects in `out`
+/// and goes to the file a buffer at a time, with no second copy.
+struct Sink<'a> {
+    redactor: &'a Redactor,
+    entity: &'a str,
+    report: &'a mut Report,
+    out: Vec<u8>,
+    file: File,
+    path: &'a Path,
+    records: u64,
+}
+
+impl Sink<'_> {
+    /// Redacts one line (without its `\n`; a trailing `\r` is dropped,
+    /// blank lines are skipped), numbered `line_no` in errors.
+    fn record(&mut self, line_no: u64, line: &[u8]) -> redarc::Result<()> {
+        let text = line.strip_suffix(b"\r").unwrap_or(line);
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.redactor
+            .redact_record(self.entity, line_no, text, &mut self.out, self.report)?;
+        self.out.push(b'\n');
+        self.records += 1;
+        if self.out.len() >= BUF {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> redarc::Result<()> {
+        self.file
+            .write_all(&self.out)
+            .map_err(|e| io("writing", self.path, e))?;
+        self.out.clear();
+        Ok(())
+    }
 }
 
 /// Runs `redarc scan`; exit code 1 when anything is found, 0 otherwise.
