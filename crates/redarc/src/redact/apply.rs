@@ -8,6 +8,7 @@
 
 use super::node::Node;
 use sha2::{Digest as _, Sha256};
+use std::borrow::Cow;
 
 use super::builtin::{self, KeyKind};
 use super::compiled::{CompiledPath, KeyAction, Redactor};
@@ -138,7 +139,7 @@ impl Redactor {
     }
 
     /// Walks a parsed record, collecting findings instead of keeping output.
-    pub(crate) fn scan_value(&self, entity: &str, value: &mut Node, line: u64) -> Vec<Finding> {
+    pub(crate) fn scan_value(&self, entity: &str, value: &mut Node<'_>, line: u64) -> Vec<Finding> {
         let mut findings = Vec::new();
         let mut report = Report::new();
         let mut cx = Cx {
@@ -240,7 +241,7 @@ impl Redactor {
             .any(|p| p.path == path && p.entity.as_deref().is_none_or(|e| e == entity))
     }
 
-    fn walk(&self, v: &mut Node, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
+    fn walk(&self, v: &mut Node<'_>, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
         if !self.inner.allow_paths.is_empty() && self.path_allowed(cx.entity, &cx.path) {
             return Fate::Stay;
         }
@@ -252,8 +253,9 @@ impl Redactor {
         }
         match v {
             Node::Object(map) => {
-                let mut remove: Vec<String> = Vec::new();
-                for (k, child) in map.iter_mut() {
+                // Indexes of members to drop (allocated only when one is).
+                let mut remove: Vec<usize> = Vec::new();
+                for (i, (k, child)) in map.iter_mut().enumerate() {
                     let keep_len = cx.path.len();
                     push_key(&mut cx.path, k);
                     let child_under = match self.key_action(k) {
@@ -266,13 +268,11 @@ impl Redactor {
                         },
                     };
                     if self.walk(child, cx, child_under) == Fate::Remove {
-                        remove.push(k.clone());
+                        remove.push(i);
                     }
                     cx.path.truncate(keep_len);
                 }
-                if !remove.is_empty() {
-                    map.retain(|(k, _)| !remove.contains(k));
-                }
+                drop_indexes(map, &remove);
                 Fate::Stay
             }
             Node::Array(items) => {
@@ -282,30 +282,29 @@ impl Redactor {
                     Under::Key(ka) => Under::Container(ka),
                     other => other,
                 };
-                let mut fates = Vec::with_capacity(items.len());
-                for item in items.iter_mut() {
-                    fates.push(self.walk(item, cx, under));
+                let mut remove: Vec<usize> = Vec::new();
+                for (i, item) in items.iter_mut().enumerate() {
+                    if self.walk(item, cx, under) == Fate::Remove {
+                        remove.push(i);
+                    }
                 }
                 cx.path.truncate(keep_len);
-                if fates.contains(&Fate::Remove) {
-                    let mut it = fates.into_iter();
-                    items.retain(|_| it.next() != Some(Fate::Remove));
-                }
+                drop_indexes(items, &remove);
                 Fate::Stay
             }
-            Node::String(s) => self.walk_string(v_string(s), cx, under),
+            Node::String(s) => self.walk_string(s, cx, under),
             Node::Number(_) | Node::Bool(_) | Node::Null => Fate::Stay,
         }
     }
 
-    fn walk_string(&self, s: &mut String, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
+    fn walk_string(&self, s: &mut Cow<'_, str>, cx: &mut Cx<'_>, under: Under<'_>) -> Fate {
         // Strings that are JSON themselves are walked as structure.
         if cx.nested < MAX_NESTED_JSON {
             let t = s.trim();
             let framed = (t.starts_with('{') && t.ends_with('}'))
                 || (t.starts_with('[') && t.ends_with(']'));
             if framed && t.len() > 2 {
-                if let Ok(mut inner) = serde_json::from_str::<Node>(t) {
+                if let Ok(mut inner) = serde_json::from_str::<Node<'_>>(t) {
                     let before = cx.changed;
                     cx.changed = false;
                     cx.nested += 1;
@@ -314,10 +313,13 @@ impl Redactor {
                     if fate == Fate::Remove {
                         inner = Node::Null;
                     }
-                    if cx.changed {
-                        if let Ok(text) = serde_json::to_string(&inner) {
-                            *s = text;
-                        }
+                    let text = if cx.changed {
+                        serde_json::to_string(&inner).ok()
+                    } else {
+                        None
+                    };
+                    if let Some(text) = text {
+                        *s = Cow::Owned(text);
                     }
                     cx.changed |= before;
                     return Fate::Stay;
@@ -358,7 +360,12 @@ impl Redactor {
 
     /// A string inside an object or array held by a secret key; `None`
     /// when it does not have a credential's shape.
-    fn container_value(&self, s: &mut String, cx: &mut Cx<'_>, ka: &KeyAction) -> Option<Fate> {
+    fn container_value(
+        &self,
+        s: &mut Cow<'_, str>,
+        cx: &mut Cx<'_>,
+        ka: &KeyAction,
+    ) -> Option<Fate> {
         if ka.action != Action::Keep
             && detect::container_value_is_secret(s)
             && !self.is_protected(s)
@@ -371,7 +378,12 @@ impl Redactor {
 
     /// A string directly under a secret key; `None` when it is not secret
     /// as a whole (the value rules still look inside it).
-    fn secret_key_value(&self, s: &mut String, cx: &mut Cx<'_>, ka: &KeyAction) -> Option<Fate> {
+    fn secret_key_value(
+        &self,
+        s: &mut Cow<'_, str>,
+        cx: &mut Cx<'_>,
+        ka: &KeyAction,
+    ) -> Option<Fate> {
         if ka.action == Action::Keep || self.is_protected(s.trim()) || self.value_allowed(s) {
             return Some(Fate::Stay);
         }
@@ -390,7 +402,7 @@ impl Redactor {
                         ka.action
                     };
                     let replacement = self.replacement(&ka.id, action, rest, cx);
-                    *s = format!("{scheme} {replacement}");
+                    *s = Cow::Owned(format!("{scheme} {replacement}"));
                     return Some(Fate::Stay);
                 }
             }
@@ -413,13 +425,13 @@ impl Redactor {
     }
 
     /// Applies an action to a whole value of any type.
-    fn whole(&self, v: &mut Node, id: &str, action: Action, cx: &mut Cx<'_>) -> Fate {
+    fn whole(&self, v: &mut Node<'_>, id: &str, action: Action, cx: &mut Cx<'_>) -> Fate {
         match v {
             Node::String(s) => {
                 if self.is_protected(s) {
                     return Fate::Stay;
                 }
-                self.whole_string(v_string(s), id, action, cx)
+                self.whole_string(s, id, action, cx)
             }
             other => {
                 if action == Action::Keep {
@@ -433,7 +445,7 @@ impl Redactor {
                     }
                     _ => {
                         let r = self.replacement(id, action, &text, cx);
-                        *other = Node::String(r);
+                        *other = Node::String(Cow::Owned(r));
                         Fate::Stay
                     }
                 }
@@ -441,7 +453,13 @@ impl Redactor {
         }
     }
 
-    fn whole_string(&self, s: &mut String, id: &str, action: Action, cx: &mut Cx<'_>) -> Fate {
+    fn whole_string(
+        &self,
+        s: &mut Cow<'_, str>,
+        id: &str,
+        action: Action,
+        cx: &mut Cx<'_>,
+    ) -> Fate {
         match action {
             Action::Keep => Fate::Stay,
             Action::Remove => {
@@ -450,7 +468,7 @@ impl Redactor {
             }
             Action::Placeholder | Action::Pseudonym => {
                 let r = self.replacement(id, action, s, cx);
-                *s = r;
+                *s = Cow::Owned(r);
                 Fate::Stay
             }
         }
@@ -470,7 +488,7 @@ impl Redactor {
         }
     }
 
-    fn apply_spans(&self, s: &mut String, spans: &[Span], cx: &mut Cx<'_>) -> Fate {
+    fn apply_spans(&self, s: &mut Cow<'_, str>, spans: &[Span], cx: &mut Cx<'_>) -> Fate {
         let whole = spans.len() == 1 && {
             let t = s.trim();
             let lead = s.len() - s.trim_start().len();
@@ -496,7 +514,7 @@ impl Redactor {
             at = span.end;
         }
         out.push_str(&s[at..]);
-        *s = out;
+        *s = Cow::Owned(out);
         Fate::Stay
     }
 }
@@ -541,10 +559,18 @@ fn maybe_key_family(inner: &super::compiled::Inner, key: &str) -> bool {
     inner.key_triggers.is_match(&norm[..n])
 }
 
-/// Identity helper that keeps the borrow checker happy when matching on
-/// `&mut Node` and handing the inner `String` on.
-fn v_string(s: &mut String) -> &mut String {
-    s
+/// Removes the elements at `sorted` (ascending indexes) from `v`.
+fn drop_indexes<T>(v: &mut Vec<T>, sorted: &[usize]) {
+    if sorted.is_empty() {
+        return;
+    }
+    let mut next = sorted.iter().copied().peekable();
+    let mut i = 0;
+    v.retain(|_| {
+        let drop = next.next_if_eq(&i).is_some();
+        i += 1;
+        !drop
+    });
 }
 
 /// Keys that describe a secret's metadata (`expires_at`, `token_type`):
@@ -594,6 +620,15 @@ mod tests {
     use super::*;
     use crate::redact::policy::{Allow, PathMatch, PathRule, Policy, Profile};
     use crate::redact::PseudonymKey;
+
+    #[test]
+    fn drop_indexes_removes_exactly_those() {
+        let mut v: Vec<u32> = (0..10).collect();
+        drop_indexes(&mut v, &[0, 3, 4, 9]);
+        assert_eq!(v, [1, 2, 5, 6, 7, 8]);
+        drop_indexes(&mut v, &[]);
+        assert_eq!(v.len(), 6);
+    }
 
     fn run(r: &Redactor, entity: &str, line: &str) -> (String, Report) {
         let mut out = Vec::new();
