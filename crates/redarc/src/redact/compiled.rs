@@ -27,6 +27,9 @@ pub(crate) enum Target {
     Structure,
     /// The last key of a path rule: always walks, the walk matching paths.
     Path,
+    /// `://`: a URL whose userinfo the URL-userinfo rules look at, when
+    /// an `@` follows before the authority ends.
+    Userinfo,
 }
 
 /// Source of [`Inner::id`].
@@ -130,6 +133,9 @@ impl std::fmt::Debug for Redactor {
 /// Literals whose presence means a key could name a secret. Every key
 /// [`builtin::classify_key`] accepts contains one of them (ASCII case-insensitive),
 /// which is what lets a record without any of them skip the walk.
+/// What precedes a URL's authority: the literal of [`Target::Userinfo`].
+pub(crate) const SCHEME_SEP: &str = "://";
+
 const KEY_TRIGGERS: &[&str] = &[
     "pass", "pwd", "secret", "token", "key", "auth", "cookie", "sess",
     // `cred` and not `creds`: `classify_key` also accepts a last word `cred`.
@@ -214,7 +220,12 @@ impl Policy {
                     Trigger::Exact(k) => {
                         triggers.extend(k.iter().map(|k| (k.to_string(), true, Target::Rule(idx))))
                     }
-                    Trigger::UrlUserinfo => userinfo_rules.push(idx),
+                    Trigger::UrlUserinfo => {
+                        if userinfo_rules.is_empty() {
+                            triggers.push((SCHEME_SEP.to_string(), false, Target::Userinfo));
+                        }
+                        userinfo_rules.push(idx);
+                    }
                     Trigger::Base64Run => blob_rules.push(idx),
                     Trigger::Always => always_rules.push(idx),
                 }
@@ -506,13 +517,11 @@ impl Redactor {
                             self.key_hit_matters(line, start, start + *lit)
                         }
                         Target::Path => true,
+                        Target::Userinfo => super::detect::userinfo_follows(line, start + lit),
                     }
             })
         });
         if hit {
-            return true;
-        }
-        if !i.userinfo_rules.is_empty() && super::detect::has_url_userinfo(line) {
             return true;
         }
         scan_bytes(line, !i.blob_rules.is_empty())

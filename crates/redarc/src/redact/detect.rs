@@ -22,9 +22,14 @@ impl Redactor {
         let mut candidates: Vec<usize> = Vec::new();
         // Hits of rules with a hand-written matcher: (rule, start, length).
         let mut at_hits: Vec<(usize, usize, usize)> = Vec::new();
+        let mut userinfo = false;
         self.trigger_hits(text.as_bytes(), |start, hits| {
             for (t, len, spelled) in hits {
                 if !super::compiled::spelled_at(text.as_bytes(), start, spelled) {
+                    continue;
+                }
+                if let Target::Userinfo = t {
+                    userinfo = userinfo || userinfo_follows(text.as_bytes(), start + len);
                     continue;
                 }
                 if let Target::Rule(i) | Target::KeyShaped(i) = t {
@@ -37,7 +42,7 @@ impl Redactor {
             }
             false
         });
-        if !inner.userinfo_rules.is_empty() && has_url_userinfo(text.as_bytes()) {
+        if userinfo {
             candidates.extend_from_slice(&inner.userinfo_rules);
         }
         if !inner.blob_rules.is_empty() && has_base64_run(text.as_bytes(), builtin::BLOB_MIN) {
@@ -476,19 +481,25 @@ fn iban(v: &str) -> bool {
 
 /// `://` followed by `@` before the first `/`, quote, space or end: a URL
 /// with userinfo. Sound for the prefilter because userinfo cannot hold those.
+/// (The search itself finds `://` with the other literals and asks
+/// [`userinfo_follows`] at each; this is the whole-text reference for tests.)
+#[cfg(test)]
 pub(crate) fn has_url_userinfo(hay: &[u8]) -> bool {
-    static SCHEME_SEP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
-    SCHEME_SEP.find_iter(hay).any(|p| {
-        for &b in &hay[p + 3..] {
-            match b {
-                b'@' => return true,
-                b'/' | b'"' | b'\'' | b' ' | b'\t' | b'\n' | b'<' | b'>' => return false,
-                _ => {}
-            }
+    memchr::memmem::find_iter(hay, super::compiled::SCHEME_SEP)
+        .any(|p| userinfo_follows(hay, p + super::compiled::SCHEME_SEP.len()))
+}
+
+/// Whether the URL authority starting at `hay[from..]` (just after `://`)
+/// holds userinfo: an `@` before anything that ends an authority.
+pub(crate) fn userinfo_follows(hay: &[u8], from: usize) -> bool {
+    for &b in hay.get(from..).unwrap_or_default() {
+        match b {
+            b'@' => return true,
+            b'/' | b'"' | b'\'' | b' ' | b'\t' | b'\n' | b'<' | b'>' => return false,
+            _ => {}
         }
-        false
-    })
+    }
+    false
 }
 
 /// Whether `b` is one of the blob pattern's base64 characters.
@@ -757,6 +768,31 @@ mod tests {
             }
         }
         assert_eq!(seen, 6);
+    }
+
+    proptest! {
+        /// The `://` hits of the literal search find userinfo exactly where
+        /// the whole-text check does.
+        #[test]
+        fn userinfo_hits_agree_with_the_whole_text_check(
+            parts in proptest::collection::vec(
+                proptest::sample::select(&["://", ":/", "@", "/", "u", "p:w", " ", "\"", "'", "<", "\n", "h.example", "é"][..]),
+                0..30,
+            )
+        ) {
+            let text: String = parts.concat();
+            let r = default_redactor();
+            let mut by_hits = false;
+            r.trigger_hits(text.as_bytes(), |start, found| {
+                for (t, len, _) in found {
+                    if let Target::Userinfo = t {
+                        by_hits |= userinfo_follows(text.as_bytes(), start + len);
+                    }
+                }
+                false
+            });
+            prop_assert_eq!(by_hits, has_url_userinfo(text.as_bytes()), "{:?}", text);
+        }
     }
 
     #[test]
