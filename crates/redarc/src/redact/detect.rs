@@ -263,14 +263,14 @@ pub(crate) fn value_is_secret_for(kind: KeyKind, value: &str) -> bool {
         KeyKind::Authorization => !is_scheme_word(t),
         KeyKind::Secret | KeyKind::Token | KeyKind::ApiKey | KeyKind::Credentials => {
             t.len() >= 6
-                && !t.contains(char::is_whitespace)
+                && !has_whitespace(t)
                 && !t.contains("://")
                 && !t.bytes().all(|b| b.is_ascii_digit())
                 && !looks_like_date(t)
         }
         KeyKind::Session => {
             t.len() >= 16
-                && !t.contains(char::is_whitespace)
+                && !has_whitespace(t)
                 && !t.contains("://")
                 && !is_uuid(t)
                 && !t.bytes().all(|b| b.is_ascii_digit())
@@ -283,13 +283,23 @@ pub(crate) fn value_is_secret_for(kind: KeyKind, value: &str) -> bool {
 pub(crate) fn container_value_is_secret(value: &str) -> bool {
     let t = value.trim();
     t.len() >= 16
-        && !t.contains(char::is_whitespace)
+        && !has_whitespace(t)
         && !t.contains("://")
         && !is_uuid(t)
         && !is_reference(t)
         && !looks_like_date(t)
         && !t.contains('@')
         && looks_random(t)
+}
+
+/// Whether `t` holds whitespace (as `char::is_whitespace` has it). ASCII
+/// text, nearly all of it, is tested byte by byte without decoding chars.
+fn has_whitespace(t: &str) -> bool {
+    if t.is_ascii() {
+        t.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' '))
+    } else {
+        t.contains(char::is_whitespace)
+    }
 }
 
 /// References to a secret manager name a secret without holding it.
@@ -793,6 +803,15 @@ mod tests {
             });
             prop_assert_eq!(by_hits, has_url_userinfo(text.as_bytes()), "{:?}", text);
         }
+    }
+
+    #[test]
+    fn whitespace_test_agrees_with_char_is_whitespace() {
+        for c in (0u32..0x3100).filter_map(char::from_u32) {
+            let t = format!("ab{c}cd");
+            assert_eq!(has_whitespace(&t), c.is_whitespace(), "{:?}", c);
+        }
+        assert!(!has_whitespace(""));
     }
 
     #[test]
