@@ -221,19 +221,20 @@ impl Literals {
         );
         let [mut s0, mut s1, mut s2, mut s3] = state;
         let first_match = self.first_match;
-        // Zipped iterators rather than indexing: the loop then carries no
-        // bounds checks, and its registers hold the four lanes' states.
-        for (i, (((&b0, &b1), &b2), &b3)) in t0.iter().zip(t1).zip(t2).zip(t3).enumerate() {
-            s0 = self.step(trans, s0, b0);
-            s1 = self.step(trans, s1, b1);
-            s2 = self.step(trans, s2, b2);
-            s3 = self.step(trans, s3, b3);
-            if s0 | s1 | s2 | s3 >= first_match {
-                for (k, s) in [s0, s1, s2, s3].into_iter().enumerate() {
-                    if s >= first_match && self.report(s, bounds[k] + i + 1, &mut f) {
-                        return true;
-                    }
-                }
+        // One index over four slices of the same length: the compiler drops
+        // the bounds checks, and the loop advances one counter, not four
+        // pointers.
+        let n = quarter;
+        let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
+        for i in 0..n {
+            s0 = self.step(trans, s0, t0[i]);
+            s1 = self.step(trans, s1, t1[i]);
+            s2 = self.step(trans, s2, t2[i]);
+            s3 = self.step(trans, s3, t3[i]);
+            if s0 | s1 | s2 | s3 >= first_match
+                && self.report_lanes([s0, s1, s2, s3], &bounds, i + 1, &mut f)
+            {
+                return true;
             }
         }
         // The rest of the last lane: text[4q..].
@@ -262,6 +263,24 @@ impl Literals {
     #[inline(always)]
     fn step<T: Step + ?Sized>(&self, trans: &T, state: u32, byte: u8) -> u32 {
         trans.at(state as usize + usize::from(self.class[usize::from(byte)]))
+    }
+
+    /// Reports the matches of the lanes in a match state, lane `k` at
+    /// `bounds[k] + end`. Out of line: matches are rare next to steps, and
+    /// the step loop keeps its registers for the four lanes.
+    #[cold]
+    #[inline(never)]
+    fn report_lanes(
+        &self,
+        states: [u32; 4],
+        bounds: &[usize; 4],
+        end: usize,
+        f: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        states
+            .into_iter()
+            .zip(bounds)
+            .any(|(s, &b)| s >= self.first_match && self.report(s, b + end, f))
     }
 
     /// Reports every literal ending at `end` in match state `state`.
