@@ -1,7 +1,7 @@
 //! pack, verify, inspect and unpack.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use redarc::format::{Entity, Manifest};
@@ -309,7 +309,6 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
         .map_err(|e| Error::io("opening the temporary file", e))?;
     let sink = Sha256Writer::new(std::io::BufWriter::with_capacity(1 << 20, file));
     let mut export = ExportWriter::new_pipelined(sink, &recipients, opts)?;
-    let mut line = Vec::with_capacity(64 * 1024);
     // Progress is the input consumed: redaction and compression keep pace with it.
     let input_bytes = files
         .iter()
@@ -322,26 +321,18 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         let mut reader = BufReader::with_capacity(1 << 20, progress.track(file));
         let mut entity = export.entity(name)?;
-        loop {
-            line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            if n == 0 {
-                break;
-            }
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            // A blank line carries no record.
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            entity.write_json_line(&line)?;
-        }
+        crate::lines::for_each_line(
+            &mut reader,
+            |e| Error::io(format!("reading {}", path.display()), e),
+            |line| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                // A blank line carries no record.
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(());
+                }
+                entity.write_json_line(line)
+            },
+        )?;
         entity.finish()?;
     }
     progress.label("finish");

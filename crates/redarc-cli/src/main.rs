@@ -11,6 +11,7 @@ mod archive_cmd;
 mod custody_cmd;
 mod demo;
 mod keys;
+mod lines;
 mod offsite_cmd;
 mod output;
 mod progress;

@@ -172,44 +172,16 @@ fn redact_file(
         path: output,
         records: 0,
     };
-    // Records are redacted where they lie in the read buffer; only one
-    // that straddles two fills is gathered in `split` first.
-    let mut split: Vec<u8> = Vec::new();
+    // Line numbers count blank lines too, as an editor does.
     let mut line_no = 0u64;
-    loop {
-        let buf = reader.fill_buf().map_err(|e| io("reading", input, e))?;
-        if buf.is_empty() {
-            if !split.is_empty() {
-                line_no += 1;
-                sink.record(line_no, &split)?;
-            }
-            break;
-        }
-        let mut at = 0;
-        if !split.is_empty() {
-            match memchr::memchr(b'\n', buf) {
-                Some(i) => {
-                    split.extend_from_slice(&buf[..i]);
-                    line_no += 1;
-                    sink.record(line_no, &split)?;
-                    split.clear();
-                    at = i + 1;
-                }
-                None => split.extend_from_slice(buf),
-            }
-        }
-        if split.is_empty() {
-            let base = at;
-            for nl in memchr::memchr_iter(b'\n', &buf[base..]) {
-                line_no += 1;
-                sink.record(line_no, &buf[at..base + nl])?;
-                at = base + nl + 1;
-            }
-            split.extend_from_slice(&buf[at..]);
-        }
-        let len = buf.len();
-        reader.consume(len);
-    }
+    crate::lines::for_each_line(
+        &mut reader,
+        |e| io("reading", input, e),
+        |line| {
+            line_no += 1;
+            sink.record(line_no, line)
+        },
+    )?;
     sink.flush()?;
     Ok(sink.records)
 }

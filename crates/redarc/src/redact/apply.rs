@@ -313,13 +313,10 @@ impl Redactor {
                     if fate == Fate::Remove {
                         inner = Node::Null;
                     }
-                    let text = if cx.changed {
-                        serde_json::to_string(&inner).ok()
-                    } else {
-                        None
-                    };
-                    if let Some(text) = text {
-                        *s = Cow::Owned(text);
+                    if cx.changed {
+                        if let Ok(text) = serde_json::to_string(&inner) {
+                            *s = Cow::Owned(text);
+                        }
                     }
                     cx.changed |= before;
                     return Fate::Stay;

@@ -1,0 +1,86 @@
+//! Reading JSONL input line by line without copying each line.
+
+use std::io::BufRead;
+
+/// Calls `f` with every line of `reader`, without its `\n`, in order; the
+/// last one too when no newline ends it. Lines are handed out where they
+/// lie in the reader's buffer; only a line that straddles two fills of the
+/// buffer is gathered into a copy first. `read_error` turns a read failure
+/// into the caller's error; the first error from either ends the reading.
+pub(crate) fn for_each_line<R: BufRead, E>(
+    reader: &mut R,
+    read_error: impl Fn(std::io::Error) -> E,
+    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut split: Vec<u8> = Vec::new();
+    loop {
+        let buf = reader.fill_buf().map_err(&read_error)?;
+        if buf.is_empty() {
+            break;
+        }
+        let mut ends = memchr::memchr_iter(b'\n', buf);
+        let mut at = 0;
+        if !split.is_empty() {
+            // The rest of a line begun in an earlier fill.
+            let Some(nl) = ends.next() else {
+                split.extend_from_slice(buf);
+                let len = buf.len();
+                reader.consume(len);
+                continue;
+            };
+            split.extend_from_slice(&buf[..nl]);
+            f(&split)?;
+            split.clear();
+            at = nl + 1;
+        }
+        for nl in ends {
+            f(&buf[at..nl])?;
+            at = nl + 1;
+        }
+        split.extend_from_slice(&buf[at..]);
+        let len = buf.len();
+        reader.consume(len);
+    }
+    if !split.is_empty() {
+        f(&split)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufReader;
+
+    fn lines(text: &[u8], capacity: usize) -> Vec<Vec<u8>> {
+        let mut reader = BufReader::with_capacity(capacity, text);
+        let mut out = Vec::new();
+        for_each_line(
+            &mut reader,
+            |e| e,
+            |l| {
+                out.push(l.to_vec());
+                Ok(())
+            },
+        )
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn agrees_with_split_at_every_buffer_size() {
+        let text: &[u8] = b"a\n\nbcd\r\nefghijklmnop\nq\n\n\nlast";
+        let want: Vec<Vec<u8>> = text.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+        for capacity in 1..=text.len() + 1 {
+            assert_eq!(lines(text, capacity), want, "buffer of {capacity}");
+        }
+        // A final newline ends the last line; nothing follows it.
+        let mut want = want;
+        want.pop();
+        let ended = b"a\n\nbcd\r\nefghijklmnop\nq\n\n\n";
+        for capacity in 1..=ended.len() + 1 {
+            assert_eq!(lines(ended, capacity), want, "buffer of {capacity}");
+        }
+        assert!(lines(b"", 4).is_empty());
+    }
+}
