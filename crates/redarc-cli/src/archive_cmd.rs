@@ -67,6 +67,9 @@ pub(crate) struct PackArgs {
     /// Extra zstd worker threads (0: compression runs on the writer thread).
     #[arg(long, default_value_t = 0)]
     pub(crate) threads: u32,
+    /// Threads that check and redact records (default: one per CPU).
+    #[arg(long, value_name = "N")]
+    pub(crate) jobs: Option<usize>,
     /// Summary format: text on standard error, or one JSON document on standard output.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) format: OutputFormat,
@@ -93,6 +96,7 @@ impl PackArgs {
             part_size: redarc::DEFAULT_PART_SIZE,
             level: redarc::DEFAULT_LEVEL,
             threads: 0,
+            jobs: None,
             format: OutputFormat::Text,
         }
     }
@@ -265,7 +269,10 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     let mut opts = ExportOptions::new(&args.environment)
         .part_size(args.part_size)
         .compression_level(args.level)
-        .compression_threads(args.threads);
+        .compression_threads(args.threads)
+        .workers(args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }));
     if let Some(v) = &args.source_version {
         opts = opts.source_version(v);
     }
@@ -319,19 +326,13 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     for (name, path) in &files {
         let file =
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let mut reader = BufReader::with_capacity(1 << 20, progress.track(file));
+        // Chunks of a few MiB: the entity writer shares each among its workers.
+        let mut reader = BufReader::with_capacity(2 << 20, progress.track(file));
         let mut entity = export.entity(name)?;
-        crate::lines::for_each_line(
+        crate::lines::for_each_chunk(
             &mut reader,
             |e| Error::io(format!("reading {}", path.display()), e),
-            |line| {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                // A blank line carries no record.
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    return Ok(());
-                }
-                entity.write_json_line(line)
-            },
+            |chunk| entity.write_jsonl(chunk),
         )?;
         entity.finish()?;
     }

@@ -47,6 +47,53 @@ pub(crate) fn for_each_line<R: BufRead, E>(
     Ok(())
 }
 
+/// Calls `f` with chunks of whole lines of `reader`, in order: each chunk
+/// ends with a `\n` except perhaps the last, and no line is split between
+/// two chunks. Chunks lie in the reader's buffer where they can; a line
+/// that straddles two fills is handed out alone, gathered into a copy.
+pub(crate) fn for_each_chunk<R: BufRead, E>(
+    reader: &mut R,
+    read_error: impl Fn(std::io::Error) -> E,
+    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut split: Vec<u8> = Vec::new();
+    loop {
+        let buf = reader.fill_buf().map_err(&read_error)?;
+        if buf.is_empty() {
+            break;
+        }
+        let len = buf.len();
+        if !split.is_empty() {
+            // The rest of a line begun in an earlier fill.
+            match memchr::memchr(b'\n', buf) {
+                Some(nl) => {
+                    split.extend_from_slice(&buf[..=nl]);
+                    f(&split)?;
+                    split.clear();
+                    reader.consume(nl + 1);
+                }
+                None => {
+                    split.extend_from_slice(buf);
+                    reader.consume(len);
+                }
+            }
+            continue;
+        }
+        match memchr::memrchr(b'\n', buf) {
+            Some(last) => {
+                f(&buf[..=last])?;
+                split.extend_from_slice(&buf[last + 1..]);
+            }
+            None => split.extend_from_slice(buf),
+        }
+        reader.consume(len);
+    }
+    if !split.is_empty() {
+        f(&split)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +129,48 @@ mod tests {
             assert_eq!(lines(ended, capacity), want, "buffer of {capacity}");
         }
         assert!(lines(b"", 4).is_empty());
+    }
+
+    fn chunks(text: &[u8], capacity: usize) -> Vec<Vec<u8>> {
+        let mut reader = BufReader::with_capacity(capacity, text);
+        let mut out = Vec::new();
+        for_each_chunk(
+            &mut reader,
+            |e| e,
+            |c| {
+                out.push(c.to_vec());
+                Ok(())
+            },
+        )
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn chunks_hold_whole_lines_at_every_buffer_size() {
+        for text in [
+            &b"a\n\nbcd\r\nefghijklmnop\nq\n\n\nlast"[..],
+            b"a\n\nbcd\r\nefghijklmnop\nq\n\n\n",
+            b"one line, no end",
+            b"\n",
+        ] {
+            for capacity in 1..=text.len() + 1 {
+                let chunks = chunks(text, capacity);
+                assert_eq!(chunks.concat(), text, "buffer of {capacity}");
+                let (last, rest) = chunks.split_last().unwrap();
+                assert!(!last.is_empty());
+                for c in rest {
+                    assert_eq!(c.last(), Some(&b'\n'), "buffer of {capacity}");
+                }
+                // The chunks' lines are the text's lines: none was cut.
+                let got: Vec<Vec<u8>> = chunks
+                    .iter()
+                    .flat_map(|c| c.strip_suffix(b"\n").unwrap_or(c).split(|&b| b == b'\n'))
+                    .map(<[u8]>::to_vec)
+                    .collect();
+                assert_eq!(got, lines(text, capacity), "buffer of {capacity}");
+            }
+        }
+        assert!(chunks(b"", 4).is_empty());
     }
 }

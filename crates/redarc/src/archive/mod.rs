@@ -1,5 +1,6 @@
 //! The archive: streaming writer and reader over tar → zstd → age.
 
+mod batch;
 mod crypto;
 pub(crate) mod deep;
 pub(crate) mod json_line;

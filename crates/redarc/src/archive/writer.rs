@@ -2,9 +2,11 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::archive::batch;
 use crate::archive::crypto::Recipients;
 use crate::archive::sink::Sink;
 use crate::error::Error;
@@ -43,6 +45,7 @@ pub struct ExportOptions {
     pub(crate) max_record: u64,
     pub(crate) level: i32,
     pub(crate) threads: u32,
+    pub(crate) workers: usize,
     pub(crate) redactor: Option<Redactor>,
     pub(crate) custody: Option<Custody>,
     pub(crate) tenant: Option<TenantScope>,
@@ -61,6 +64,7 @@ impl ExportOptions {
             max_record: DEFAULT_MAX_RECORD,
             level: DEFAULT_LEVEL,
             threads: 0,
+            workers: 1,
             redactor: None,
             custody: None,
             tenant: None,
@@ -102,6 +106,15 @@ impl ExportOptions {
     /// zstd worker threads; 0 (the default) compresses on the calling thread.
     pub fn compression_threads(mut self, threads: u32) -> Self {
         self.threads = threads;
+        self
+    }
+
+    /// Threads that check and redact the records given to
+    /// [`EntityWriter::write_jsonl`], the calling thread included (default
+    /// 1; 0 counts as 1). Records are still committed in order, so parts,
+    /// report and archive bytes are the same for every count.
+    pub fn workers(mut self, threads: usize) -> Self {
+        self.workers = threads.max(1);
         self
     }
 
@@ -152,6 +165,8 @@ pub struct ExportWriter<W: Write> {
     /// Parts whose digest a writer thread computes, not yet filled in.
     later_digests: usize,
     scratch: Vec<u8>,
+    /// The threads of [`ExportOptions::workers`], started at first need.
+    workers: Option<batch::Workers<batch::Prepared>>,
 }
 
 impl<W: Write> std::fmt::Debug for ExportWriter<W> {
@@ -206,6 +221,7 @@ impl<W: Write> ExportWriter<W> {
             part: Vec::with_capacity(part_capacity + 4096),
             later_digests: 0,
             scratch: Vec::with_capacity(4096),
+            workers: None,
             opts,
         })
     }
@@ -559,39 +575,26 @@ impl<W: Write> EntityWriter<'_, W> {
     }
 
     fn push_line(&mut self, line: &[u8], trusted_json: bool) -> Result<()> {
-        // JSON allows a raw CR only as whitespace; the format forbids it so
-        // that CRLF input never yields parts that differ by line ending.
-        // One search for both bytes: this runs over every record.
-        if let Some(at) = memchr::memchr2(b'\n', b'\r', line) {
-            return Err(self.record_error(if line[at] == b'\n' {
-                "a record must be on one line".into()
-            } else {
-                "a record must not contain a carriage return".into()
-            }));
-        }
-        // One JSON value and nothing else: readers rely on it. The redactor
-        // checks that itself as it parses, so it is not done twice.
-        if !trusted_json && self.export.opts.redactor.is_none() {
-            if let Err(detail) = crate::archive::reader::check_json_line(line) {
-                return Err(self.record_error(detail));
-            }
-        }
         let export = &mut *self.export;
         let start = export.part.len();
-        if let Some(redactor) = &export.opts.redactor {
-            if let Err(e) = redactor.redact_record(
-                &self.name,
-                self.record_no + 1,
-                line,
-                &mut export.part,
-                &mut export.report,
-            ) {
-                export.part.truncate(start);
-                return Err(e);
-            }
-        } else {
-            export.part.extend_from_slice(line);
-        }
+        prepare_record(
+            export.opts.redactor.as_ref(),
+            &self.name,
+            self.record_no + 1,
+            line,
+            trusted_json,
+            &mut export.part,
+            &mut export.report,
+        )?;
+        self.commit(start)
+    }
+
+    /// Takes the prepared record at `export.part[start..]` into the entity:
+    /// checks it against the schema and the size limit, ends its line and
+    /// closes the part before it if the part would overflow. On error the
+    /// record is taken back out.
+    fn commit(&mut self, start: usize) -> Result<()> {
+        let export = &mut *self.export;
         if let Some(validator) = &self.validator {
             let problem = match serde_json::from_slice::<serde_json::Value>(&export.part[start..]) {
                 Ok(value) => crate::archive::deep::schema_problem(validator, &value),
@@ -630,6 +633,101 @@ impl<W: Write> EntityWriter<'_, W> {
         Ok(())
     }
 
+    /// Writes the records of JSONL `text`: one record per line, each line
+    /// ended by `\n` (the last may lack it), a `\r` before the `\n` dropped,
+    /// and lines of whitespace only skipped. A line must not be split
+    /// across two calls.
+    ///
+    /// The same as [`EntityWriter::write_json_line`] for each record in
+    /// turn, stopping at the first that fails (the records before it are
+    /// written), except that with [`ExportOptions::workers`] above 1 the
+    /// records are checked and redacted on that many threads at once.
+    /// Hand over text in chunks of a few MiB for that to pay.
+    ///
+    /// ```
+    /// # fn main() -> redarc::Result<()> {
+    /// use redarc::{ExportOptions, ExportWriter, Identities, Policy, Recipients};
+    /// let identity = Identities::generate_x25519();
+    /// let recipients = Recipients::parse(&identity.recipients())?;
+    /// let opts = ExportOptions::new("staging")
+    ///     .redactor(Policy::default_policy().compile()?)
+    ///     .workers(2);
+    /// let mut export = ExportWriter::new(Vec::new(), &recipients, opts)?;
+    /// let mut users = export.entity("users")?;
+    /// users.write_jsonl(b"{\"id\":1,\"password\":\"hunter2\"}\r\n\n{\"id\":2}\n")?;
+    /// assert_eq!(users.records(), 2);
+    /// users.finish()?;
+    /// let manifest = export.finish()?;
+    /// assert_eq!(manifest.entity("users").unwrap().records, 2);
+    /// assert_eq!(manifest.redaction.unwrap().total, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EntityWriter::write_json_line`], naming the failed record by
+    /// its number in the entity.
+    pub fn write_jsonl(&mut self, text: &[u8]) -> Result<()> {
+        let threads = self.export.opts.workers;
+        if threads <= 1 || text.len() < 2 * batch::PIECE_BYTES {
+            for line in batch::records(text) {
+                self.push_line(line, false)?;
+            }
+            return Ok(());
+        }
+        let mut workers = match self.export.workers.take() {
+            Some(w) => w,
+            None => {
+                let redactor = self.export.opts.redactor.clone();
+                let prepare: Arc<batch::Work<batch::Prepared>> =
+                    Arc::new(move |entity, piece, p: &mut batch::Prepared| {
+                        for (k, line) in (1..).zip(batch::records(piece)) {
+                            let prepared = prepare_record(
+                                redactor.as_ref(),
+                                entity,
+                                k,
+                                line,
+                                false,
+                                &mut p.out,
+                                &mut p.report,
+                            );
+                            if let Err(e) = prepared {
+                                p.failed = Some(e);
+                                break;
+                            }
+                            p.ends.push(p.out.len());
+                        }
+                        // Nothing after a failed record is committed.
+                        p.failed.is_some()
+                    });
+                batch::Workers::start(threads, prepare)?
+            }
+        };
+        let name = self.name.clone();
+        let outcome = workers.run(&name, text, |p| {
+            let mut from = 0;
+            for &end in &p.ends {
+                let start = self.export.part.len();
+                self.export.part.extend_from_slice(&p.out[from..end]);
+                self.commit(start)?;
+                from = end;
+            }
+            self.export.report.merge(&p.report);
+            match p.failed.take() {
+                // Renumbered: the thread counted from the piece's start.
+                Some(Error::Record { entity, detail, .. }) => Err(Error::Record {
+                    entity,
+                    record: self.record_no + 1,
+                    detail,
+                }),
+                Some(other) => Err(other),
+                None => Ok(()),
+            }
+        });
+        self.export.workers = Some(workers);
+        outcome
+    }
+
     /// Closes the entity: writes its last part (an empty part for an entity
     /// with no records) and records it for the manifest.
     pub fn finish(mut self) -> Result<()> {
@@ -646,5 +744,51 @@ impl<W: Write> EntityWriter<'_, W> {
         self.export.entities.push(entity);
         self.export.open = None;
         Ok(())
+    }
+}
+
+/// Checks one record and appends it, redacted when there is a redactor,
+/// to `out`, counting what redaction changed in `report`. Errors name the
+/// record as number `record` of `entity`; on error `out` is as it was.
+fn prepare_record(
+    redactor: Option<&Redactor>,
+    entity: &str,
+    record: u64,
+    line: &[u8],
+    trusted_json: bool,
+    out: &mut Vec<u8>,
+    report: &mut Report,
+) -> Result<()> {
+    let refuse = |detail: String| Error::Record {
+        entity: entity.to_string(),
+        record,
+        detail,
+    };
+    // JSON allows a raw CR only as whitespace; the format forbids it so
+    // that CRLF input never yields parts that differ by line ending.
+    // One search for both bytes: this runs over every record.
+    if let Some(at) = memchr::memchr2(b'\n', b'\r', line) {
+        return Err(refuse(if line[at] == b'\n' {
+            "a record must be on one line".into()
+        } else {
+            "a record must not contain a carriage return".into()
+        }));
+    }
+    match redactor {
+        // The redactor checks that the line is one JSON value as it parses.
+        Some(redactor) => {
+            let start = out.len();
+            redactor
+                .redact_record(entity, record, line, out, report)
+                .inspect_err(|_| out.truncate(start))
+        }
+        None => {
+            // One JSON value and nothing else: readers rely on it.
+            if !trusted_json {
+                crate::archive::reader::check_json_line(line).map_err(refuse)?;
+            }
+            out.extend_from_slice(line);
+            Ok(())
+        }
     }
 }

@@ -430,6 +430,136 @@ fn writer_refuses_misuse() {
     assert!(export.finish().is_err(), "an export needs an entity");
 }
 
+/// JSONL text of `n` records, a planted secret in every seventh, with
+/// blank lines and CRLF ends here and there.
+fn jsonl(n: usize) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        if i % 7 == 3 {
+            text.push_str(&format!(
+                r#"{{"id":{i},"note":"deploy with ghp_R8x2Kq9Lm3Np7Vt1Wy5Zb4Cd6Ef0Gh2J{i:04}","password":"pw{i}"}}"#
+            ));
+        } else {
+            text.push_str(&format!(
+                r#"{{"id":{i},"note":"{}"}}"#,
+                "plain words ".repeat(i % 13)
+            ));
+        }
+        text.push_str(if i % 11 == 0 { "\r\n" } else { "\n" });
+        if i % 17 == 0 {
+            text.push_str("  \n");
+        }
+    }
+    text
+}
+
+/// Writes `text` as entity `events` with `workers` threads, handed over in
+/// chunks of about `chunk` bytes (whole lines); returns the archive, the
+/// manifest and the first error.
+fn write_jsonl_export(
+    r: &Recipients,
+    text: &str,
+    workers: usize,
+    chunk: usize,
+) -> (Vec<u8>, redarc::format::Manifest, Option<Error>) {
+    let opts = ExportOptions::new("test")
+        .generated_at(fixed_time())
+        .part_size(64 * 1024)
+        .redactor(redarc::Policy::default_policy().compile().unwrap())
+        .workers(workers);
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, r, opts).unwrap();
+    let mut e = export.entity("events").unwrap();
+    let mut failed = None;
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() && failed.is_none() {
+        let end = match rest.iter().skip(chunk).position(|&b| b == b'\n') {
+            Some(at) => chunk + at + 1,
+            None => rest.len(),
+        };
+        failed = e.write_jsonl(&rest[..end]).err();
+        rest = &rest[end..];
+    }
+    e.finish().unwrap();
+    let manifest = export.finish().unwrap();
+    (out, manifest, failed)
+}
+
+#[test]
+fn write_jsonl_on_several_threads_writes_the_same_archive() {
+    let (ids, r) = key();
+    let text = jsonl(6000);
+    // The reference: one record at a time, as write_json_line documents.
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("test")
+        .generated_at(fixed_time())
+        .part_size(64 * 1024)
+        .redactor(redarc::Policy::default_policy().compile().unwrap());
+    let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+    let mut e = export.entity("events").unwrap();
+    for line in text.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if !line.trim().is_empty() {
+            e.write_json_line(line.as_bytes()).unwrap();
+        }
+    }
+    e.finish().unwrap();
+    let want_manifest = export.finish().unwrap();
+    let want = plaintext(&out, &ids);
+    let entity = want_manifest.entity("events").unwrap();
+    assert_eq!(entity.records, 6000);
+    assert!(entity.parts.len() > 4, "the text must span several parts");
+    let summary = want_manifest.redaction.clone().unwrap();
+    assert!(summary.total >= 2 * 6000 / 7, "{}", summary.total);
+    for workers in [1, 2, 3] {
+        for chunk in [1, 100_000, 300_000, usize::MAX / 2] {
+            let (archive, manifest, failed) = write_jsonl_export(&r, &text, workers, chunk);
+            assert!(
+                failed.is_none(),
+                "workers {workers}, chunk {chunk}: {failed:?}"
+            );
+            assert_eq!(
+                plaintext(&archive, &ids),
+                want,
+                "workers {workers}, chunk {chunk}"
+            );
+            assert_eq!(manifest.redaction, want_manifest.redaction);
+            assert!(!String::from_utf8_lossy(&want).contains("ghp_R8x2"));
+        }
+    }
+}
+
+#[test]
+fn write_jsonl_names_the_first_bad_record_on_every_thread_count() {
+    let (_, r) = key();
+    let secret = "sk_live_51Hx9ExampleSecretValue";
+    for bad in [
+        format!(r#"{{"k":"{secret}""#),
+        format!("{{\"k\":\"{secret}\"\r}}"),
+        format!(r#"{{"k":"{secret}"}} {{"k":1}}"#),
+    ] {
+        // Records 1..=4000 are good, 4001 is bad, and more follow.
+        let mut text = jsonl(4000);
+        text.push_str(&bad);
+        text.push('\n');
+        text.push_str(&jsonl(3000));
+        for workers in [1, 2, 3] {
+            let (_, manifest, failed) = write_jsonl_export(&r, &text, workers, usize::MAX / 2);
+            let err = failed.expect("the bad record must fail");
+            match &err {
+                Error::Record { entity, record, .. } => {
+                    assert_eq!((entity.as_str(), *record), ("events", 4001), "{err}");
+                }
+                other => panic!("not a record error: {other}"),
+            }
+            assert!(!err.to_string().contains(secret), "{err}");
+            assert!(!format!("{err:?}").contains(secret), "{err:?}");
+            // The records before it were written, none after it.
+            assert_eq!(manifest.entity("events").unwrap().records, 4000);
+        }
+    }
+}
+
 #[test]
 fn record_errors_never_quote_the_record() {
     let (_, r) = key();

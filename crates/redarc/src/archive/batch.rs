@@ -1,0 +1,425 @@
+//! Lines of JSONL text worked on by several threads at once, a piece of
+//! text per task, with the results taken back in the order of the text.
+//!
+//! [`crate::EntityWriter::write_jsonl`] checks and redacts records this way
+//! and commits them one at a time as if they had been written one by one:
+//! the parts, the report and the archive bytes do not depend on the thread
+//! count. `verify` checks and scans the records of each part this way.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::error::Error;
+use crate::redact::Report;
+use crate::Result;
+
+/// Bytes of text per piece of work: large enough that taking a piece costs
+/// nothing next to redacting it, small enough that the threads finish a
+/// call at nearly the same time.
+pub(crate) const PIECE_BYTES: usize = 64 * 1024;
+
+/// The lines of JSONL `text` that carry a record, in order, each without
+/// its line end: `\n` ends a line, a `\r` before it is dropped, the last
+/// line needs no end, and a line of ASCII whitespace only carries nothing.
+pub(crate) fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    text.split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+}
+
+/// Splits `text` after a line end into pieces of at least `size` bytes
+/// (the last may be shorter), as ranges of `text`.
+pub(crate) fn pieces(text: &[u8], size: usize) -> Vec<Range<usize>> {
+    let size = size.max(1);
+    let mut out = Vec::with_capacity(text.len() / size + 1);
+    let mut at = 0;
+    while text.len() - at > size {
+        let end = match memchr::memchr(b'\n', &text[at + size..]) {
+            Some(nl) => at + size + nl + 1,
+            None => text.len(),
+        };
+        out.push(at..end);
+        at = end;
+    }
+    if at < text.len() {
+        out.push(at..text.len());
+    }
+    out
+}
+
+/// The records of one piece, prepared: their bytes back to back in `out`,
+/// the end of each in `ends`, what redaction changed in `report`, and the
+/// error of the record that stopped the piece, if one did. That record is
+/// the one after the last in `ends`; its number in the error is its
+/// 1-based position in the piece until the writer renumbers it.
+#[derive(Default)]
+pub(crate) struct Prepared {
+    pub(crate) out: Vec<u8>,
+    pub(crate) ends: Vec<usize>,
+    pub(crate) report: Report,
+    pub(crate) failed: Option<Error>,
+}
+
+/// What a task fills in; emptied, keeping its buffers, for the next task.
+pub(crate) trait Piece: Default + Send + 'static {
+    /// Empties it for reuse.
+    fn clear(&mut self);
+}
+
+impl Piece for Prepared {
+    fn clear(&mut self) {
+        self.out.clear();
+        self.ends.clear();
+        self.report = Report::new();
+        self.failed = None;
+    }
+}
+
+/// Works on the lines of a piece of `entity`, filling in a cleared piece
+/// result; `true` when the pieces after it need not be done.
+pub(crate) type Work<T> = dyn Fn(&str, &[u8], &mut T) -> bool + Send + Sync;
+
+/// A piece of work: `text[range]`, the `seq`-th piece of the current call.
+struct Task<T> {
+    seq: usize,
+    text: Arc<Vec<u8>>,
+    range: Range<usize>,
+    entity: Arc<str>,
+    into: T,
+}
+
+/// What became of a task.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Done,
+    /// Not worked on: an earlier piece said to stop.
+    Skipped,
+    /// The work panicked (a bug); the piece is incomplete.
+    Panicked,
+}
+
+/// A task handed back.
+struct Done<T> {
+    seq: usize,
+    fate: Fate,
+    prepared: T,
+}
+
+/// Threads that prepare pieces of records while the thread that owns
+/// them gathers the results and commits them in order. They live as long
+/// as the export, so that each keeps its buffers and the regex caches warm.
+pub(crate) struct Workers<T: Piece> {
+    tasks: Option<Sender<Task<T>>>,
+    done: Receiver<Done<T>>,
+    threads: Vec<JoinHandle<()>>,
+    /// Pieces after this one (of the current call) need not be done.
+    skip_after: Arc<AtomicUsize>,
+    /// Buffers of committed pieces, for the next tasks.
+    spare: Vec<T>,
+    text: Arc<Vec<u8>>,
+    entity: Arc<str>,
+}
+
+impl<T: Piece> Workers<T> {
+    /// Starts `count` threads (at least one) running `prepare`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if not even one thread can be started.
+    pub(crate) fn start(count: usize, prepare: Arc<Work<T>>) -> Result<Workers<T>> {
+        let (tasks, queue) = channel::<Task<T>>();
+        let (finished, done) = channel::<Done<T>>();
+        let queue = Arc::new(Mutex::new(queue));
+        let skip_after = Arc::new(AtomicUsize::new(usize::MAX));
+        let mut threads = Vec::with_capacity(count);
+        for _ in 0..count.max(1) {
+            let (queue, finished) = (Arc::clone(&queue), finished.clone());
+            let (skip_after, prepare) = (Arc::clone(&skip_after), Arc::clone(&prepare));
+            let started = std::thread::Builder::new()
+                .name("redarc-records".into())
+                .spawn(move || work(&queue, &finished, &skip_after, &*prepare));
+            match started {
+                Ok(handle) => threads.push(handle),
+                // Fewer threads only means less parallelism.
+                Err(_) if !threads.is_empty() => break,
+                Err(e) => return Err(Error::io("starting the record threads", e)),
+            }
+        }
+        Ok(Workers {
+            tasks: Some(tasks),
+            done,
+            threads,
+            skip_after,
+            spare: Vec::new(),
+            text: Arc::new(Vec::new()),
+            entity: Arc::from(""),
+        })
+    }
+
+    /// Prepares the records of `text` (whole lines of `entity`) in pieces
+    /// on the threads and hands each piece to `commit`, in order, as soon
+    /// as it and the ones before it are done. The first error, from a
+    /// piece or from `commit`, ends the committing and is returned once
+    /// every piece of the call is back.
+    pub(crate) fn run(
+        &mut self,
+        entity: &str,
+        text: &[u8],
+        mut commit: impl FnMut(&mut T) -> Result<()>,
+    ) -> Result<()> {
+        let pieces = pieces(text, PIECE_BYTES);
+        // The threads read the text from a buffer they share; once a call
+        // is over none holds it, and the next call reuses it.
+        let mut shared = std::mem::take(&mut self.text);
+        match Arc::get_mut(&mut shared) {
+            Some(buf) => {
+                buf.clear();
+                buf.extend_from_slice(text);
+            }
+            None => shared = Arc::new(text.to_vec()),
+        }
+        self.text = shared;
+        if *self.entity != *entity {
+            self.entity = Arc::from(entity);
+        }
+        let stopped = || Error::Usage("the record threads stopped".into());
+        for (seq, range) in pieces.iter().enumerate() {
+            let task = Task {
+                seq,
+                text: Arc::clone(&self.text),
+                range: range.clone(),
+                entity: Arc::clone(&self.entity),
+                into: self.spare.pop().unwrap_or_default(),
+            };
+            let sent = self.tasks.as_ref().is_some_and(|tx| tx.send(task).is_ok());
+            if !sent {
+                return Err(stopped());
+            }
+        }
+        let mut slots: Vec<Option<Done<T>>> =
+            std::iter::repeat_with(|| None).take(pieces.len()).collect();
+        let mut next = 0;
+        let mut outcome = Ok(());
+        for _ in 0..pieces.len() {
+            let done = self.done.recv().map_err(|_| stopped())?;
+            let seq = done.seq;
+            if let Some(slot) = slots.get_mut(seq) {
+                *slot = Some(done);
+            }
+            while outcome.is_ok() {
+                let Some(done) = slots.get_mut(next).and_then(Option::take) else {
+                    break;
+                };
+                let mut prepared = done.prepared;
+                outcome = match done.fate {
+                    Fate::Done => commit(&mut prepared),
+                    // Only pieces after one that stopped are skipped, and
+                    // that one has ended the committing.
+                    Fate::Skipped => Err(stopped()),
+                    Fate::Panicked => Err(Error::Usage("a worker thread panicked".into())),
+                };
+                if outcome.is_err() {
+                    self.skip_after.fetch_min(next, Ordering::Relaxed);
+                }
+                prepared.clear();
+                self.spare.push(prepared);
+                next += 1;
+            }
+        }
+        for done in slots.into_iter().flatten() {
+            let mut prepared = done.prepared;
+            prepared.clear();
+            self.spare.push(prepared);
+        }
+        self.skip_after.store(usize::MAX, Ordering::Relaxed);
+        outcome
+    }
+}
+
+impl<T: Piece> Drop for Workers<T> {
+    fn drop(&mut self) {
+        // Closing the queue ends every thread once its piece is done.
+        drop(self.tasks.take());
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The loop of a worker thread: takes tasks until the queue closes.
+fn work<T: Piece>(
+    queue: &Mutex<Receiver<Task<T>>>,
+    finished: &Sender<Done<T>>,
+    skip_after: &AtomicUsize,
+    prepare: &Work<T>,
+) {
+    loop {
+        let task = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(Task {
+            seq,
+            text,
+            range,
+            entity,
+            mut into,
+        }) = task
+        else {
+            return;
+        };
+        into.clear();
+        let fate = if seq > skip_after.load(Ordering::Relaxed) {
+            Fate::Skipped
+        } else {
+            let piece = text.get(range).unwrap_or_default();
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                prepare(&entity, piece, &mut into)
+            }));
+            let (stop, fate) = match run {
+                Ok(stop) => (stop, Fate::Done),
+                Err(_) => (true, Fate::Panicked),
+            };
+            if stop {
+                skip_after.fetch_min(seq, Ordering::Relaxed);
+            }
+            fate
+        };
+        // Let go of the text before reporting, so the owner can reuse it.
+        drop(text);
+        let done = Done {
+            seq,
+            fate,
+            prepared: into,
+        };
+        if finished.send(done).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_skip_blank_lines_and_drop_carriage_returns() {
+        let text = b"{\"a\":1}\r\n\n  \t\n{\"b\":2}\n{\"c\":3}";
+        let got: Vec<&[u8]> = records(text).collect();
+        assert_eq!(got, vec![&b"{\"a\":1}"[..], b"{\"b\":2}", b"{\"c\":3}"]);
+        assert_eq!(records(b"").count(), 0);
+        assert_eq!(records(b"\n\n").count(), 0);
+        // A carriage return inside a line stays, for the writer to refuse.
+        let inner: Vec<&[u8]> = records(b"{\"a\":\r1}\n").collect();
+        assert_eq!(inner, vec![&b"{\"a\":\r1}"[..]]);
+    }
+
+    #[test]
+    fn pieces_end_at_line_ends_and_cover_the_text() {
+        let text: Vec<u8> = (0..500)
+            .flat_map(|i| format!("{{\"n\":{}}}\n", "x".repeat(i % 37)).into_bytes())
+            .collect();
+        for size in [0, 1, 7, 64, 1000, text.len(), text.len() + 1] {
+            let pieces = pieces(&text, size);
+            let joined: Vec<u8> = pieces
+                .iter()
+                .flat_map(|r| text[r.clone()].to_vec())
+                .collect();
+            assert_eq!(joined, text, "size {size}");
+            let (last, rest) = pieces.split_last().unwrap();
+            assert!(!last.is_empty());
+            for r in rest {
+                assert!(r.len() >= size, "size {size}");
+                assert_eq!(text[r.end - 1], b'\n');
+            }
+        }
+        assert!(pieces(b"", 8).is_empty());
+        assert_eq!(pieces(b"no line end at all", 4), vec![0..18]);
+    }
+
+    /// A stand-in for redaction: copies each record, fails at `"300"` and
+    /// panics at `"666"`.
+    fn copy_records() -> Arc<Work<Prepared>> {
+        Arc::new(|_entity: &str, piece: &[u8], p: &mut Prepared| {
+            for line in records(piece) {
+                if line == b"300" {
+                    p.failed = Some(Error::Usage("stop".into()));
+                    break;
+                }
+                assert_ne!(line, b"666", "a bug in a record thread");
+                p.out.extend_from_slice(line);
+                p.ends.push(p.out.len());
+            }
+            p.failed.is_some()
+        })
+    }
+
+    fn numbers(range: std::ops::Range<u32>) -> Vec<u8> {
+        range.flat_map(|i| format!("{i}\n").into_bytes()).collect()
+    }
+
+    /// Runs `text` through `workers` and returns the committed records.
+    fn committed(workers: &mut Workers<Prepared>, text: &[u8]) -> (Vec<String>, Result<()>) {
+        let mut seen = Vec::new();
+        let outcome = workers.run("e", text, |p| {
+            let mut start = 0;
+            for &end in &p.ends {
+                seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
+                start = end;
+            }
+            match p.failed.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        });
+        (seen, outcome)
+    }
+
+    #[test]
+    fn pieces_are_committed_in_order_up_to_the_first_failure() {
+        // Far more than one piece, so that the threads race.
+        let long: Vec<u8> = (0..40_000u32)
+            .filter(|&i| i != 300 && i != 666)
+            .flat_map(|i| format!("{i:>8}\n").into_bytes())
+            .collect();
+        for threads in [1, 2, 3, 8] {
+            let mut workers = Workers::start(threads, copy_records()).unwrap();
+            let (seen, outcome) = committed(&mut workers, &long);
+            outcome.unwrap();
+            let want: Vec<String> = records(&long)
+                .map(|l| String::from_utf8(l.to_vec()).unwrap())
+                .collect();
+            assert_eq!(seen, want, "threads {threads}");
+
+            let mut text = numbers(0..300);
+            text.extend_from_slice(&long);
+            text.extend_from_slice(&numbers(300..400));
+            let (seen, outcome) = committed(&mut workers, &text);
+            assert!(outcome.is_err(), "threads {threads}");
+            let mut want: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+            want.extend(records(&long).map(|l| String::from_utf8(l.to_vec()).unwrap()));
+            assert_eq!(seen, want, "threads {threads}");
+
+            // The workers are fine after a failed call.
+            let (seen, outcome) = committed(&mut workers, &numbers(1000..1010));
+            outcome.unwrap();
+            assert_eq!(seen.len(), 10);
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_record_thread_is_an_error() {
+        let mut workers = Workers::start(2, copy_records()).unwrap();
+        // One piece: it panics part way, and none of it is committed.
+        let (seen, outcome) = committed(&mut workers, &numbers(400..700));
+        assert!(seen.is_empty());
+        let err = outcome.unwrap_err().to_string();
+        assert!(err.contains("panicked"), "{err}");
+        let (seen, outcome) = committed(&mut workers, &numbers(700..710));
+        outcome.unwrap();
+        assert_eq!(seen.len(), 10);
+    }
+}
