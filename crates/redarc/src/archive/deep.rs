@@ -6,10 +6,12 @@
 //! when the manifest declares something to check.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use sha2::Digest as _;
 
+use crate::archive::batch::{Piece, Work, Workers};
 use crate::archive::reader::{Check, Worker};
 use crate::error::ArchiveProblem as P;
 use crate::format::Manifest;
@@ -73,17 +75,25 @@ pub(crate) type Failures = Vec<(Option<String>, P)>;
 /// One pass matters: replaying an archive means decrypting and
 /// decompressing it again, so a pass per check and entity made a deep
 /// verify cost many times a plain one.
+///
+/// `scanned` is the residual-secrets check when a [`PartScan`] already ran
+/// it; the replay then skips it, and is skipped itself when nothing else
+/// is declared.
 pub(crate) fn run(
     manifest: &Manifest,
     src: &mut dyn RecordSource,
+    scanned: Option<(Check, Failures)>,
 ) -> Result<Vec<(Check, Failures)>> {
     let mut schemas = Schemas::new(manifest);
     let mut relations = Relations::new(manifest);
     let mut tenant = Tenant::new(manifest);
-    let residual = match manifest.redaction {
-        Some(_) => Some(Residual::new()?),
-        None => None,
+    let residual = match (&manifest.redaction, &scanned) {
+        (Some(_), None) => Some(Residual::new()?),
+        _ => None,
     };
+    if schemas.is_none() && relations.is_none() && tenant.is_none() && residual.is_none() {
+        return Ok(scanned.into_iter().collect());
+    }
     let names: Vec<String> = manifest.entities.iter().map(|e| e.name.clone()).collect();
     // The residual scan reads the raw line; only the other checks need it parsed.
     let needs_value = schemas.is_some() || relations.is_some() || tenant.is_some();
@@ -136,6 +146,7 @@ pub(crate) fn run(
     if let Some(r) = residual {
         out.push(r.finish(manifest));
     }
+    out.extend(scanned);
     Ok(out)
 }
 
@@ -245,7 +256,7 @@ struct Residual {
 impl Residual {
     fn new() -> Result<Residual> {
         Ok(Residual {
-            scanner: crate::Policy::default_policy().compile()?,
+            scanner: default_scanner()?.clone(),
             seen: BTreeMap::new(),
         })
     }
@@ -268,26 +279,35 @@ impl Residual {
     }
 
     fn finish(self, manifest: &Manifest) -> (Check, Failures) {
-        let mut check = Check::new("residual-secrets", 0);
-        let mut failures = Vec::new();
-        for entity in &manifest.entities {
-            let Some((records, found, first)) = self.seen.get(&entity.name) else {
-                continue;
-            };
-            check.checked += records;
-            if *found > 0 {
-                check.record_entity_failures(&entity.name, *found, first.clone());
-                failures.push((
-                    None,
-                    P::ResidualSecrets {
-                        entity: entity.name.clone(),
-                        count: *found,
-                    },
-                ));
-            }
-        }
-        (check, failures)
+        residual_check(manifest, &self.seen)
     }
+}
+
+/// The residual-secrets check from per-entity tallies: records scanned,
+/// findings, the first finding described.
+fn residual_check(
+    manifest: &Manifest,
+    seen: &BTreeMap<String, (u64, u64, Option<String>)>,
+) -> (Check, Failures) {
+    let mut check = Check::new("residual-secrets", 0);
+    let mut failures = Vec::new();
+    for entity in &manifest.entities {
+        let Some((records, found, first)) = seen.get(&entity.name) else {
+            continue;
+        };
+        check.checked += records;
+        if *found > 0 {
+            check.record_entity_failures(&entity.name, *found, first.clone());
+            failures.push((
+                None,
+                P::ResidualSecrets {
+                    entity: entity.name.clone(),
+                    count: *found,
+                },
+            ));
+        }
+    }
+    (check, failures)
 }
 
 /// Declared JSON Schemas, per entity.
@@ -479,5 +499,165 @@ impl Tenant {
             failures.push((None, problem));
         }
         (check, failures)
+    }
+}
+
+/// The default policy, compiled once per process: every residual scan
+/// uses it, and compiling it takes longer than verifying a small archive.
+fn default_scanner() -> Result<&'static crate::Redactor> {
+    static SCANNER: OnceLock<std::result::Result<crate::Redactor, String>> = OnceLock::new();
+    SCANNER
+        .get_or_init(|| {
+            crate::Policy::default_policy()
+                .compile()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Usage(format!("the default policy does not compile: {e}")))
+}
+
+/// What one piece of a part taught the [`PartScan`]: lines seen, the first
+/// that is not one JSON value, findings, the first finding described
+/// (line numbers count from the piece's start).
+#[derive(Default)]
+pub(crate) struct ScanPiece {
+    lines: u64,
+    bad: Option<(u64, String)>,
+    found: u64,
+    first: Option<(u64, String)>,
+}
+
+impl Piece for ScanPiece {
+    fn clear(&mut self) {
+        *self = ScanPiece::default();
+    }
+}
+
+/// The same for a whole part.
+struct PartTally {
+    name: String,
+    entity: String,
+    lines: u64,
+    bad: Option<(u64, String)>,
+    found: u64,
+    first: Option<(u64, String)>,
+}
+
+/// The record checks of `verify` that read every line, run on the parts as
+/// they stream by, on worker threads: each record one JSON value, and the
+/// residual-secret scan.
+///
+/// The scan runs before the manifest (the last member) says whether the
+/// archive was redacted: reading the archive once more to scan it would
+/// cost more than scanning a raw backup for nothing.
+pub(crate) struct PartScan {
+    /// Started with the first part.
+    workers: Option<Workers<ScanPiece>>,
+    threads: usize,
+    parts: Vec<PartTally>,
+}
+
+impl PartScan {
+    /// A scan on `threads` worker threads, started when the first part
+    /// arrives.
+    pub(crate) fn new(threads: usize) -> PartScan {
+        PartScan {
+            workers: None,
+            threads,
+            parts: Vec::new(),
+        }
+    }
+
+    fn start(threads: usize) -> Result<Workers<ScanPiece>> {
+        let scanner = default_scanner()?;
+        let work: Arc<Work<ScanPiece>> = Arc::new(move |entity, piece, out: &mut ScanPiece| {
+            let piece = piece.strip_suffix(b"\n").unwrap_or(piece);
+            for line in piece.split(|&b| b == b'\n') {
+                out.lines += 1;
+                let n = out.lines;
+                if let Err(detail) = crate::archive::reader::check_json_line(line) {
+                    out.bad.get_or_insert((n, detail));
+                    continue;
+                }
+                match scanner.scan_checked_line(entity, n, line) {
+                    Ok(findings) => {
+                        if let Some(f) = findings.first() {
+                            out.found += findings.len() as u64;
+                            out.first.get_or_insert_with(|| {
+                                let path = f.path.as_deref().unwrap_or("$");
+                                (n, format!("rule {} at {path}", f.rule))
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        let detail = match e {
+                            Error::Record { detail, .. } => detail,
+                            other => other.to_string(),
+                        };
+                        out.bad.get_or_insert((n, detail));
+                    }
+                }
+            }
+            false
+        });
+        Workers::start(threads, work)
+    }
+
+    /// Checks and scans the lines of part member `name`.
+    pub(crate) fn part(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        let entity = crate::format::parse_part_path(name).map_or("", |(e, _)| e);
+        let mut tally = PartTally {
+            name: name.to_string(),
+            entity: entity.to_string(),
+            lines: 0,
+            bad: None,
+            found: 0,
+            first: None,
+        };
+        let workers = match &mut self.workers {
+            Some(w) => w,
+            None => self.workers.insert(PartScan::start(self.threads)?),
+        };
+        workers.run(entity, data, |piece| {
+            let before = tally.lines;
+            if let Some((line, detail)) = piece.bad.take() {
+                tally.bad.get_or_insert((before + line, detail));
+            }
+            if let Some((line, what)) = piece.first.take() {
+                tally.first.get_or_insert((before + line, what));
+            }
+            tally.found += piece.found;
+            tally.lines += piece.lines;
+            Ok(())
+        })?;
+        self.parts.push(tally);
+        Ok(())
+    }
+
+    /// The first line of part `name` that is not one JSON value, if any.
+    pub(crate) fn bad_line(&self, name: &str) -> Option<&(u64, String)> {
+        self.parts.iter().find(|p| p.name == name)?.bad.as_ref()
+    }
+
+    /// The residual-secrets check, or `None` when the manifest does not
+    /// call for one (a raw backup).
+    pub(crate) fn residual(&self, manifest: &Manifest) -> Option<(Check, Failures)> {
+        manifest.redaction.as_ref()?;
+        let mut seen: BTreeMap<String, (u64, u64, Option<String>)> = BTreeMap::new();
+        // Parts stream in order, so an entity's records are numbered on
+        // from its earlier parts.
+        for part in &self.parts {
+            let (records, found, first) = seen.entry(part.entity.clone()).or_default();
+            if let (None, Some((line, what))) = (&first, &part.first) {
+                *first = Some(format!(
+                    "entity {}, record {}: {what}",
+                    part.entity,
+                    *records + line
+                ));
+            }
+            *records += part.lines;
+            *found += part.found;
+        }
+        Some(residual_check(manifest, &seen))
     }
 }

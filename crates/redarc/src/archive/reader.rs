@@ -127,6 +127,9 @@ pub(crate) fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u6
     (records, bad)
 }
 
+/// Most threads `verify` parses and scans records on.
+const MAX_VERIFY_THREADS: usize = 8;
+
 /// A member read off the stream, on its way to the checking thread.
 type Member = (MemberHeader, Vec<u8>);
 
@@ -524,8 +527,27 @@ fn verify_seekable<R: Read + Seek>(
         .stream_position()
         .map_err(|e| Error::io("seeking the archive", e))?;
     let stream = MemberStream::open(&mut source, identities, limits)?;
-    let scanned = scan(stream, true, |_, _| Ok(()))?;
+    // Every record is parsed and scanned as its part streams by, on
+    // worker threads, so that a redacted archive is read only once.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(MAX_VERIFY_THREADS);
+    let mut lines = deep::PartScan::new(threads);
+    let mut scanned = scan(stream, false, |header, data| match header.kind {
+        Kind::Part { .. } => lines.part(&header.name, data),
+        Kind::Sums | Kind::Manifest => Ok(()),
+    })?;
+    for part in &mut scanned.parts {
+        // The earlier of the two problems a line can have, if any.
+        if let Some((line, detail)) = lines.bad_line(&part.name) {
+            if part.bad_line.as_ref().is_none_or(|(l, _)| line < l) {
+                part.bad_line = Some((*line, detail.clone()));
+            }
+        }
+    }
     let mut report = VerifyReport::build(&scanned, CheckLevel::Valid);
+    let residual = lines.residual(&report.manifest);
+    drop(lines);
     if report.valid && deep::needed(&report.manifest) {
         let manifest = report.manifest.clone();
         let member_order: Vec<String> = scanned.parts.iter().map(|p| p.name.clone()).collect();
@@ -537,7 +559,7 @@ fn verify_seekable<R: Read + Seek>(
             manifest: &manifest,
             member_order,
         };
-        report.add_deep(deep::run(&manifest, &mut src)?);
+        report.add_deep(deep::run(&manifest, &mut src, residual)?);
     }
     source
         .seek(SeekFrom::Start(start))
@@ -939,7 +961,7 @@ pub fn unpack<R: Read>(
             root: &staging.path,
             manifest: &manifest,
         };
-        report.add_deep(deep::run(&manifest, &mut src)?);
+        report.add_deep(deep::run(&manifest, &mut src, None)?);
     }
     report.to_result()?;
     sync_dir(&data_dir)?;

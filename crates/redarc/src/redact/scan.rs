@@ -47,6 +47,20 @@ impl Redactor {
             })?;
             return Ok(Vec::new());
         }
+        self.scan_checked_line(entity, line_no, line)
+    }
+
+    /// As [`Redactor::scan_line`] for a line already known to hold one
+    /// JSON value: a line that needs no walk is not parsed again.
+    pub(crate) fn scan_checked_line(
+        &self,
+        entity: &str,
+        line_no: u64,
+        line: &[u8],
+    ) -> Result<Vec<Finding>> {
+        if !self.needs_walk(line) {
+            return Ok(Vec::new());
+        }
         let mut value: super::node::Node =
             serde_json::from_slice(line).map_err(|e| Error::Record {
                 entity: entity.to_string(),

@@ -258,9 +258,9 @@ fn a_redacted_archive_is_scanned_for_residual_secrets() {
     assert!(!text.contains(secret) && !text.contains("Zt8pQ2"), "{text}");
 }
 
-/// The residual scan runs on its own thread in batches of about a MiB, cut
-/// at entity changes: counts, record numbers and the first finding must
-/// come out as from one pass in order.
+/// The residual scan runs on worker threads in pieces of parts: counts,
+/// record numbers (counted on across an entity's parts) and the first
+/// finding must come out as from one pass in order.
 #[test]
 fn residual_findings_keep_their_entities_and_record_numbers_across_batches() {
     let (ids, r) = key();
@@ -277,9 +277,11 @@ fn residual_findings_keep_their_entities_and_record_numbers_across_batches() {
     let mut none: redarc::Policy = toml::from_str("name = \"nothing\"\nbase = \"none\"").unwrap();
     none.name = "nothing".into();
     let mut out = Vec::new();
-    let opts = ExportOptions::new("t").redactor(none.compile().unwrap());
+    let opts = ExportOptions::new("t")
+        .redactor(none.compile().unwrap())
+        .part_size(256 * 1024);
     let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
-    // 3,000 records of about 1 KB: three batches and more.
+    // 3,000 records of about 1 KB: a dozen parts of several pieces each.
     let mut e = export.entity("big").unwrap();
     for n in 1..=3000 {
         e.write_json_line(line(n, n == 1700 || n == 2999).as_bytes())
@@ -294,6 +296,7 @@ fn residual_findings_keep_their_entities_and_record_numbers_across_batches() {
     export.finish().unwrap();
 
     let report = redarc::verify(Cursor::new(&out), &ids, ReadLimits::default()).unwrap();
+    assert!(report.manifest.entity("big").unwrap().parts.len() > 10);
     let residual = check(&report, "residual-secrets");
     assert_eq!(residual.checked, 3010);
     assert_eq!(residual.failed, 3);
@@ -374,4 +377,128 @@ fn deep_checks_replay_the_archive_once_whatever_they_check() {
         "read {} bytes of a {len}-byte archive",
         src.read
     );
+}
+
+#[test]
+fn a_redacted_archive_with_nothing_else_declared_is_read_once() {
+    let (ids, r) = key();
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("t")
+        .redactor(redarc::Policy::default_policy().compile().unwrap())
+        .part_size(64 * 1024);
+    let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+    for name in ["a", "b"] {
+        let mut e = export.entity(name).unwrap();
+        for id in 0..3000 {
+            e.write(
+                &serde_json::json!({"id": id, "password": format!("pw-{id}"),
+                "note": format!("record {id} of {name}")}),
+            )
+            .unwrap();
+        }
+        e.finish().unwrap();
+    }
+    let manifest = export.finish().unwrap();
+    assert!(manifest.entity("a").unwrap().parts.len() > 2);
+
+    let mut src = Counting {
+        inner: Cursor::new(&out),
+        read: 0,
+    };
+    let report = redarc::verify(&mut src, &ids, ReadLimits::default()).unwrap();
+    assert!(report.valid, "{:?}", report.to_result().err());
+    assert_eq!(check(&report, "residual-secrets").checked, 6000);
+    let len = out.len() as u64;
+    assert!(
+        src.read <= len,
+        "read {} bytes of a {len}-byte archive",
+        src.read
+    );
+}
+
+/// An archive of entity `a` whose one part is `part`, every size, count
+/// and hash consistent: only parsing the records can fault it.
+fn archive_with_part(r: &Recipients, ids: &Identities, part: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, r, ExportOptions::new("t")).unwrap();
+    let mut e = export.entity("a").unwrap();
+    e.write_json_line(b"{}").unwrap();
+    e.finish().unwrap();
+    let mut manifest = export.finish().unwrap();
+    let e = &mut manifest.entities[0];
+    e.parts[0].bytes = part.len() as u64;
+    e.parts[0].records = part.iter().filter(|&&b| b == b'\n').count() as u64;
+    e.parts[0].sha256 = Digest::of(&part);
+    e.bytes = part.len() as u64;
+    e.records = e.parts[0].records;
+    let sums = manifest.expected_sha256sums();
+    manifest.sha256sums = Digest::of(&sums);
+
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        (manifest.entities[0].parts[0].path.clone(), part),
+        ("SHA256SUMS".to_string(), sums),
+        ("manifest.json".to_string(), manifest.to_bytes()),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(&name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append(&h, &data[..]).unwrap();
+    }
+    let plain = zstd::encode_all(&tar.into_inner().unwrap()[..], 3).unwrap();
+    let text = ids.to_identity_file("x");
+    let id: age::x25519::Identity = text
+        .lines()
+        .find(|l| l.starts_with("AGE-"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let enc =
+        age::Encryptor::with_recipients(std::iter::once(&id.to_public() as &dyn age::Recipient))
+            .unwrap();
+    let mut sealed = Vec::new();
+    let mut w = enc.wrap_output(&mut sealed).unwrap();
+    w.write_all(&plain).unwrap();
+    w.finish().unwrap();
+    sealed
+}
+
+/// Records are parsed in pieces on worker threads: a bad one far into a
+/// part must still be named by its line in the part, and the earliest of
+/// two problems must win whichever check finds it.
+#[test]
+fn a_record_that_is_not_json_is_named_by_its_line_in_the_part() {
+    let (ids, r) = key();
+    let good = |n: usize| format!("{{\"n\":{n},\"pad\":\"{}\"}}\n", "x".repeat(200));
+    for (bad, more, line, what) in [
+        // Not JSON: found by parsing.
+        ("{\"n\":1} trailing\n", "", 3001, "not a JSON record"),
+        ("{\"s\":\"\\udc00\"}\n", "", 3001, "surrogate"),
+        // An empty line is found by the line check; a later bad record
+        // found by parsing does not displace it.
+        ("\n", "{oops}\n", 3001, "empty line"),
+    ] {
+        let mut part = String::new();
+        for n in 0..3000 {
+            part.push_str(&good(n));
+        }
+        part.push_str(bad);
+        for n in 0..2000 {
+            part.push_str(&good(n));
+        }
+        part.push_str(more);
+        let archive = archive_with_part(&r, &ids, part.into_bytes());
+        let report = redarc::verify(Cursor::new(&archive), &ids, ReadLimits::default()).unwrap();
+        assert!(report.complete && !report.valid, "{bad:?}");
+        let records = check(&report, "records-json");
+        assert_eq!(records.failed, 1, "{bad:?}");
+        let detail = records.detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains(&format!("line {line} ")),
+            "{bad:?}: {detail}"
+        );
+        assert!(detail.contains(what), "{bad:?}: {detail}");
+    }
 }
