@@ -67,7 +67,7 @@ pub(crate) struct PackArgs {
     /// Extra zstd worker threads (0: compression runs on the writer thread).
     #[arg(long, default_value_t = 0)]
     pub(crate) threads: u32,
-    /// Threads that check and redact records (default: one per CPU).
+    /// Threads that check and redact records (default: one per CPU, at most 4).
     #[arg(long, value_name = "N")]
     pub(crate) jobs: Option<usize>,
     /// Summary format: text on standard error, or one JSON document on standard output.
@@ -263,6 +263,11 @@ fn entity_files(dir: &Path) -> redarc::Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
+/// Most record threads `pack` starts unless told: each adds about 2.5 MiB
+/// of memory (its regex caches and allocator arena), and four keep the
+/// whole process under 64 MiB (docs/performance.md).
+const DEFAULT_MAX_JOBS: usize = 4;
+
 pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     let files = entity_files(&args.export_dir)?;
     let recipients = args.recipients.load()?;
@@ -271,7 +276,9 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
         .compression_level(args.level)
         .compression_threads(args.threads)
         .workers(args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .min(DEFAULT_MAX_JOBS)
         }));
     if let Some(v) = &args.source_version {
         opts = opts.source_version(v);
