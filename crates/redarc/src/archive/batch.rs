@@ -122,6 +122,8 @@ pub(crate) struct Workers<T: Piece> {
     spare: Vec<T>,
     text: Arc<Vec<u8>>,
     entity: Arc<str>,
+    /// Tasks handed out and not yet collected.
+    in_flight: usize,
 }
 
 impl<T: Piece> Workers<T> {
@@ -156,6 +158,7 @@ impl<T: Piece> Workers<T> {
             spare: Vec::new(),
             text: Arc::new(Vec::new()),
             entity: Arc::from(""),
+            in_flight: 0,
         })
     }
 
@@ -168,8 +171,25 @@ impl<T: Piece> Workers<T> {
         &mut self,
         entity: &str,
         text: &[u8],
-        mut commit: impl FnMut(&mut T) -> Result<()>,
+        commit: impl FnMut(&mut T) -> Result<()>,
     ) -> Result<()> {
+        self.dispatch(entity, text)?;
+        self.collect(commit)
+    }
+
+    /// The first half of [`Workers::run`]: hands the pieces of `text` to
+    /// the threads and returns at once, so that the caller can work
+    /// meanwhile. [`Workers::collect`] must follow before the next call.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] if an earlier call's pieces were not collected, or
+    /// the threads stopped.
+    pub(crate) fn dispatch(&mut self, entity: &str, text: &[u8]) -> Result<()> {
+        if self.in_flight > 0 {
+            return Err(Error::Usage(
+                "the pieces of an earlier call were not collected".into(),
+            ));
+        }
         let pieces = pieces(text, PIECE_BYTES);
         // The threads read the text from a buffer they share; once a call
         // is over none holds it, and the next call reuses it.
@@ -185,7 +205,6 @@ impl<T: Piece> Workers<T> {
         if *self.entity != *entity {
             self.entity = Arc::from(entity);
         }
-        let stopped = || Error::Usage("the record threads stopped".into());
         for (seq, range) in pieces.iter().enumerate() {
             let task = Task {
                 seq,
@@ -198,12 +217,19 @@ impl<T: Piece> Workers<T> {
             if !sent {
                 return Err(stopped());
             }
+            self.in_flight += 1;
         }
-        let mut slots: Vec<Option<Done<T>>> =
-            std::iter::repeat_with(|| None).take(pieces.len()).collect();
+        Ok(())
+    }
+
+    /// The second half of [`Workers::run`]: waits for the pieces handed
+    /// out by [`Workers::dispatch`] and commits them as `run` does.
+    pub(crate) fn collect(&mut self, mut commit: impl FnMut(&mut T) -> Result<()>) -> Result<()> {
+        let count = std::mem::take(&mut self.in_flight);
+        let mut slots: Vec<Option<Done<T>>> = std::iter::repeat_with(|| None).take(count).collect();
         let mut next = 0;
         let mut outcome = Ok(());
-        for _ in 0..pieces.len() {
+        for _ in 0..count {
             let done = self.done.recv().map_err(|_| stopped())?;
             let seq = done.seq;
             if let Some(slot) = slots.get_mut(seq) {
@@ -241,12 +267,18 @@ impl<T: Piece> Workers<T> {
 
 impl<T: Piece> Drop for Workers<T> {
     fn drop(&mut self) {
-        // Closing the queue ends every thread once its piece is done.
+        // Pieces still queued are skipped, and closing the queue ends
+        // every thread once its piece is done.
+        self.skip_after.store(0, Ordering::Relaxed);
         drop(self.tasks.take());
         for handle in self.threads.drain(..) {
             let _ = handle.join();
         }
     }
+}
+
+fn stopped() -> Error {
+    Error::Usage("the worker threads stopped".into())
 }
 
 /// The loop of a worker thread: takes tasks until the queue closes.
@@ -408,6 +440,26 @@ mod tests {
             outcome.unwrap();
             assert_eq!(seen.len(), 10);
         }
+    }
+
+    #[test]
+    fn dispatched_pieces_must_be_collected_before_the_next() {
+        let mut workers = Workers::start(2, copy_records()).unwrap();
+        let first = numbers(1000..51_000);
+        workers.dispatch("e", &first).unwrap();
+        // The caller works meanwhile; a second dispatch is refused.
+        assert!(workers.dispatch("e", &numbers(0..10)).is_err());
+        let mut seen = 0;
+        workers
+            .collect(|p| {
+                seen += p.ends.len();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, 50_000);
+        let (seen, outcome) = committed(&mut workers, &numbers(0..10));
+        outcome.unwrap();
+        assert_eq!(seen.len(), 10);
     }
 
     #[test]

@@ -555,6 +555,8 @@ pub(crate) struct PartScan {
     workers: Option<Workers<ScanPiece>>,
     threads: usize,
     parts: Vec<PartTally>,
+    /// The part whose pieces are out with the workers.
+    pending: Option<PartTally>,
 }
 
 impl PartScan {
@@ -565,6 +567,7 @@ impl PartScan {
             workers: None,
             threads,
             parts: Vec::new(),
+            pending: None,
         }
     }
 
@@ -603,22 +606,34 @@ impl PartScan {
         Workers::start(threads, work)
     }
 
-    /// Checks and scans the lines of part member `name`.
+    /// Checks and scans the lines of part member `name`. The work goes on
+    /// after this returns, while the caller hashes the part; the next
+    /// call or [`PartScan::finish`] waits for it.
     pub(crate) fn part(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        self.finish()?;
         let entity = crate::format::parse_part_path(name).map_or("", |(e, _)| e);
-        let mut tally = PartTally {
+        let workers = match &mut self.workers {
+            Some(w) => w,
+            None => self.workers.insert(PartScan::start(self.threads)?),
+        };
+        workers.dispatch(entity, data)?;
+        self.pending = Some(PartTally {
             name: name.to_string(),
             entity: entity.to_string(),
             lines: 0,
             bad: None,
             found: 0,
             first: None,
+        });
+        Ok(())
+    }
+
+    /// Waits for the part handed over last and takes in its tallies.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        let (Some(mut tally), Some(workers)) = (self.pending.take(), self.workers.as_mut()) else {
+            return Ok(());
         };
-        let workers = match &mut self.workers {
-            Some(w) => w,
-            None => self.workers.insert(PartScan::start(self.threads)?),
-        };
-        workers.run(entity, data, |piece| {
+        workers.collect(|piece| {
             let before = tally.lines;
             if let Some((line, detail)) = piece.bad.take() {
                 tally.bad.get_or_insert((before + line, detail));

@@ -538,6 +538,7 @@ fn verify_seekable<R: Read + Seek>(
         Kind::Part { .. } => lines.part(&header.name, data),
         Kind::Sums | Kind::Manifest => Ok(()),
     })?;
+    lines.finish()?;
     for part in &mut scanned.parts {
         // The earlier of the two problems a line can have, if any.
         if let Some((line, detail)) = lines.bad_line(&part.name) {
