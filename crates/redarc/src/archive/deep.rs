@@ -179,7 +179,7 @@ impl<'scope> ResidualFeed<'scope> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
         let worker = Worker::start(scope, "residual", move || {
             for batch in rx {
-                let lines = batch.lines.split(|&b| b == b'\n');
+                let lines = crate::archive::batch::split_lines(&batch.lines);
                 let records = batch.first..batch.first + batch.count;
                 for (record, line) in records.zip(lines) {
                     residual.record(&batch.entity, record, line)?;
@@ -502,10 +502,12 @@ impl Tenant {
     }
 }
 
+/// The default policy compiled, or why it did not compile.
+static SCANNER: OnceLock<std::result::Result<crate::Redactor, String>> = OnceLock::new();
+
 /// The default policy, compiled once per process: every residual scan
 /// uses it, and compiling it takes longer than verifying a small archive.
 fn default_scanner() -> Result<&'static crate::Redactor> {
-    static SCANNER: OnceLock<std::result::Result<crate::Redactor, String>> = OnceLock::new();
     SCANNER
         .get_or_init(|| {
             crate::Policy::default_policy()
@@ -561,8 +563,15 @@ pub(crate) struct PartScan {
 
 impl PartScan {
     /// A scan on `threads` worker threads, started when the first part
-    /// arrives.
+    /// arrives. The default policy is compiled meanwhile on a thread of
+    /// its own, unless an earlier scan did it already.
     pub(crate) fn new(threads: usize) -> PartScan {
+        if SCANNER.get().is_none() {
+            // If the thread cannot start, the first part compiles it.
+            let _ = std::thread::Builder::new()
+                .name("redarc-policy".into())
+                .spawn(|| default_scanner().map(|_| ()));
+        }
         PartScan {
             workers: None,
             threads,
@@ -575,7 +584,7 @@ impl PartScan {
         let scanner = default_scanner()?;
         let work: Arc<Work<ScanPiece>> = Arc::new(move |entity, piece, out: &mut ScanPiece| {
             let piece = piece.strip_suffix(b"\n").unwrap_or(piece);
-            for line in piece.split(|&b| b == b'\n') {
+            for line in crate::archive::batch::split_lines(piece) {
                 out.lines += 1;
                 let n = out.lines;
                 if let Err(detail) = crate::archive::reader::check_json_line(line) {

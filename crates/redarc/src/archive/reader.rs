@@ -527,13 +527,13 @@ fn verify_seekable<R: Read + Seek>(
     let start = source
         .stream_position()
         .map_err(|e| Error::io("seeking the archive", e))?;
-    let stream = MemberStream::open(&mut source, identities, limits)?;
     // Every record is parsed and scanned as its part streams by, on
     // worker threads, so that a redacted archive is read only once.
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(MAX_VERIFY_THREADS);
     let mut lines = deep::PartScan::new(threads);
+    let stream = MemberStream::open(&mut source, identities, limits)?;
     let mut scanned = scan(stream, false, |header, data| match header.kind {
         Kind::Part { .. } => lines.part(&header.name, data),
         Kind::Sums | Kind::Manifest => Ok(()),
@@ -648,7 +648,7 @@ impl deep::RecordSource for DirSource<'_> {
                 let path = self.root.join(&part.path);
                 let data =
                     std::fs::read(&path).map_err(|err| Error::io_path("reading", &path, err))?;
-                for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                for line in crate::archive::batch::split_lines(&data).filter(|l| !l.is_empty()) {
                     f(name, line)?;
                 }
             }
