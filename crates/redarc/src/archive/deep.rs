@@ -6,6 +6,7 @@
 //! when the manifest declares something to check.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
@@ -519,14 +520,13 @@ fn default_scanner() -> Result<&'static crate::Redactor> {
 }
 
 /// What one piece of a part taught the [`PartScan`]: lines seen, the first
-/// that is not one JSON value, findings, the first finding described
-/// (line numbers count from the piece's start).
+/// that is not one JSON value (its line counted from the piece's start),
+/// and how many secrets the scan found.
 #[derive(Default)]
 pub(crate) struct ScanPiece {
     lines: u64,
     bad: Option<(u64, String)>,
     found: u64,
-    first: Option<(u64, String)>,
 }
 
 impl Piece for ScanPiece {
@@ -542,7 +542,6 @@ struct PartTally {
     lines: u64,
     bad: Option<(u64, String)>,
     found: u64,
-    first: Option<(u64, String)>,
 }
 
 /// The record checks of `verify` that read every line, run on the parts as
@@ -550,8 +549,10 @@ struct PartTally {
 /// residual-secret scan.
 ///
 /// The scan runs before the manifest (the last member) says whether the
-/// archive was redacted: reading the archive once more to scan it would
-/// cost more than scanning a raw backup for nothing.
+/// archive was redacted. It stops at the first part with a finding: that
+/// is a raw backup, whose scan would be wasted, or an archive that fails
+/// the check anyway, which the replay then scans whole for exact counts.
+/// A raw backup without a secret is scanned whole for nothing.
 pub(crate) struct PartScan {
     /// Started with the first part.
     workers: Option<Workers<ScanPiece>>,
@@ -559,6 +560,9 @@ pub(crate) struct PartScan {
     parts: Vec<PartTally>,
     /// The part whose pieces are out with the workers.
     pending: Option<PartTally>,
+    /// Cleared at the first part with a finding: the workers then only
+    /// check the JSON.
+    scanning: Arc<AtomicBool>,
 }
 
 impl PartScan {
@@ -577,13 +581,15 @@ impl PartScan {
             threads,
             parts: Vec::new(),
             pending: None,
+            scanning: Arc::new(AtomicBool::new(true)),
         }
     }
 
-    fn start(threads: usize) -> Result<Workers<ScanPiece>> {
+    fn start(threads: usize, scanning: Arc<AtomicBool>) -> Result<Workers<ScanPiece>> {
         let scanner = default_scanner()?;
         let work: Arc<Work<ScanPiece>> = Arc::new(move |entity, piece, out: &mut ScanPiece| {
             let piece = piece.strip_suffix(b"\n").unwrap_or(piece);
+            let scan = scanning.load(Ordering::Relaxed);
             for line in crate::archive::batch::split_lines(piece) {
                 out.lines += 1;
                 let n = out.lines;
@@ -591,16 +597,11 @@ impl PartScan {
                     out.bad.get_or_insert((n, detail));
                     continue;
                 }
+                if !scan {
+                    continue;
+                }
                 match scanner.scan_checked_line(entity, n, line) {
-                    Ok(findings) => {
-                        if let Some(f) = findings.first() {
-                            out.found += findings.len() as u64;
-                            out.first.get_or_insert_with(|| {
-                                let path = f.path.as_deref().unwrap_or("$");
-                                (n, format!("rule {} at {path}", f.rule))
-                            });
-                        }
-                    }
+                    Ok(findings) => out.found += findings.len() as u64,
                     Err(e) => {
                         let detail = match e {
                             Error::Record { detail, .. } => detail,
@@ -623,7 +624,9 @@ impl PartScan {
         let entity = crate::format::parse_part_path(name).map_or("", |(e, _)| e);
         let workers = match &mut self.workers {
             Some(w) => w,
-            None => self.workers.insert(PartScan::start(self.threads)?),
+            None => self
+                .workers
+                .insert(PartScan::start(self.threads, Arc::clone(&self.scanning))?),
         };
         workers.dispatch(entity, data)?;
         self.pending = Some(PartTally {
@@ -632,7 +635,6 @@ impl PartScan {
             lines: 0,
             bad: None,
             found: 0,
-            first: None,
         });
         Ok(())
     }
@@ -647,13 +649,16 @@ impl PartScan {
             if let Some((line, detail)) = piece.bad.take() {
                 tally.bad.get_or_insert((before + line, detail));
             }
-            if let Some((line, what)) = piece.first.take() {
-                tally.first.get_or_insert((before + line, what));
-            }
             tally.found += piece.found;
             tally.lines += piece.lines;
             Ok(())
         })?;
+        if tally.found > 0 {
+            // A raw backup, most likely: its secrets are there by design,
+            // and scanning the rest would be work for nothing. Should the
+            // manifest say it was redacted, the replay scans it all.
+            self.scanning.store(false, Ordering::Relaxed);
+        }
         self.parts.push(tally);
         Ok(())
     }
@@ -664,21 +669,18 @@ impl PartScan {
     }
 
     /// The residual-secrets check, or `None` when the manifest does not
-    /// call for one (a raw backup).
+    /// call for one (a raw backup) or the scan stopped at a finding (the
+    /// replay then counts and names the findings).
     pub(crate) fn residual(&self, manifest: &Manifest) -> Option<(Check, Failures)> {
         manifest.redaction.as_ref()?;
+        if !self.scanning.load(Ordering::Relaxed) {
+            return None;
+        }
+        // Scanning only goes on while no part has a finding: what is left
+        // to report is how many records were scanned.
         let mut seen: BTreeMap<String, (u64, u64, Option<String>)> = BTreeMap::new();
-        // Parts stream in order, so an entity's records are numbered on
-        // from its earlier parts.
         for part in &self.parts {
-            let (records, found, first) = seen.entry(part.entity.clone()).or_default();
-            if let (None, Some((line, what))) = (&first, &part.first) {
-                *first = Some(format!(
-                    "entity {}, record {}: {what}",
-                    part.entity,
-                    *records + line
-                ));
-            }
+            let (records, found, _) = seen.entry(part.entity.clone()).or_default();
             *records += part.lines;
             *found += part.found;
         }

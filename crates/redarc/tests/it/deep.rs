@@ -258,9 +258,9 @@ fn a_redacted_archive_is_scanned_for_residual_secrets() {
     assert!(!text.contains(secret) && !text.contains("Zt8pQ2"), "{text}");
 }
 
-/// The residual scan runs on worker threads in pieces of parts: counts,
-/// record numbers (counted on across an entity's parts) and the first
-/// finding must come out as from one pass in order.
+/// Findings stop the single pass's scan and send verify to the replay:
+/// counts, record numbers (counted on across an entity's parts) and the
+/// first finding must come out as from one pass in order.
 #[test]
 fn residual_findings_keep_their_entities_and_record_numbers_across_batches() {
     let (ids, r) = key();
@@ -501,4 +501,37 @@ fn a_record_that_is_not_json_is_named_by_its_line_in_the_part() {
         );
         assert!(detail.contains(what), "{bad:?}: {detail}");
     }
+}
+
+#[test]
+fn a_raw_backup_full_of_secrets_is_read_once_and_not_scanned() {
+    let (ids, r) = key();
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("t").part_size(64 * 1024);
+    let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+    let mut e = export.entity("tokens").unwrap();
+    for id in 0..3000 {
+        e.write(&serde_json::json!({"id": id,
+            "note": format!("export GITHUB_TOKEN=ghp_Zt8pQ2vX9mK4nL7rW1sY6uB3cD5e{id:08}")}))
+            .unwrap();
+    }
+    e.finish().unwrap();
+    let manifest = export.finish().unwrap();
+    assert!(manifest.redaction.is_none());
+    assert!(manifest.entity("tokens").unwrap().parts.len() > 2);
+
+    let mut src = Counting {
+        inner: Cursor::new(&out),
+        read: 0,
+    };
+    let report = redarc::verify(&mut src, &ids, ReadLimits::default()).unwrap();
+    // Secrets are what a raw backup is for: no residual check, valid.
+    assert!(report.valid, "{:?}", report.to_result().err());
+    assert!(report.checks.iter().all(|c| c.name != "residual-secrets"));
+    let len = out.len() as u64;
+    assert!(
+        src.read <= len,
+        "read {} bytes of a {len}-byte archive",
+        src.read
+    );
 }
