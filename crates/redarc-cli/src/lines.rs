@@ -12,39 +12,15 @@ pub(crate) fn for_each_line<R: BufRead, E>(
     read_error: impl Fn(std::io::Error) -> E,
     mut f: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut split: Vec<u8> = Vec::new();
-    loop {
-        let buf = reader.fill_buf().map_err(&read_error)?;
-        if buf.is_empty() {
-            break;
-        }
-        let mut ends = memchr::memchr_iter(b'\n', buf);
+    for_each_chunk(reader, read_error, |chunk| {
+        let chunk = chunk.strip_suffix(b"\n").unwrap_or(chunk);
         let mut at = 0;
-        if !split.is_empty() {
-            // The rest of a line begun in an earlier fill.
-            let Some(nl) = ends.next() else {
-                split.extend_from_slice(buf);
-                let len = buf.len();
-                reader.consume(len);
-                continue;
-            };
-            split.extend_from_slice(&buf[..nl]);
-            f(&split)?;
-            split.clear();
+        for nl in memchr::memchr_iter(b'\n', chunk) {
+            f(&chunk[at..nl])?;
             at = nl + 1;
         }
-        for nl in ends {
-            f(&buf[at..nl])?;
-            at = nl + 1;
-        }
-        split.extend_from_slice(&buf[at..]);
-        let len = buf.len();
-        reader.consume(len);
-    }
-    if !split.is_empty() {
-        f(&split)?;
-    }
-    Ok(())
+        f(&chunk[at..])
+    })
 }
 
 /// Calls `f` with chunks of whole lines of `reader`, in order: each chunk

@@ -161,13 +161,22 @@ fn archive_breaking_its_schema(r: &Recipients, ids: &Identities) -> Vec<u8> {
         })
         .unwrap();
     users.finish().unwrap();
-    let mut manifest = export.finish().unwrap();
+    let manifest = export.finish().unwrap();
 
     let part = b"{\"id\":\"one\",\"email\":\"a@example.com\"}\n".to_vec();
+    reseal(ids, manifest, part)
+}
+
+/// Puts `part` in place of the first entity's only part, makes the
+/// manifest's size, hash and record count match it, and seals it all as
+/// an archive for `ids`: every check that does not read the records passes.
+fn reseal(ids: &Identities, mut manifest: redarc::format::Manifest, part: Vec<u8>) -> Vec<u8> {
     let e = &mut manifest.entities[0];
     e.parts[0].bytes = part.len() as u64;
+    e.parts[0].records = part.iter().filter(|&&b| b == b'\n').count() as u64;
     e.parts[0].sha256 = Digest::of(&part);
     e.bytes = part.len() as u64;
+    e.records = e.parts[0].records;
     let sums = manifest.expected_sha256sums();
     manifest.sha256sums = Digest::of(&sums);
 
@@ -424,45 +433,8 @@ fn archive_with_part(r: &Recipients, ids: &Identities, part: Vec<u8>) -> Vec<u8>
     let mut e = export.entity("a").unwrap();
     e.write_json_line(b"{}").unwrap();
     e.finish().unwrap();
-    let mut manifest = export.finish().unwrap();
-    let e = &mut manifest.entities[0];
-    e.parts[0].bytes = part.len() as u64;
-    e.parts[0].records = part.iter().filter(|&&b| b == b'\n').count() as u64;
-    e.parts[0].sha256 = Digest::of(&part);
-    e.bytes = part.len() as u64;
-    e.records = e.parts[0].records;
-    let sums = manifest.expected_sha256sums();
-    manifest.sha256sums = Digest::of(&sums);
-
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in [
-        (manifest.entities[0].parts[0].path.clone(), part),
-        ("SHA256SUMS".to_string(), sums),
-        ("manifest.json".to_string(), manifest.to_bytes()),
-    ] {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(&name).unwrap();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append(&h, &data[..]).unwrap();
-    }
-    let plain = zstd::encode_all(&tar.into_inner().unwrap()[..], 3).unwrap();
-    let text = ids.to_identity_file("x");
-    let id: age::x25519::Identity = text
-        .lines()
-        .find(|l| l.starts_with("AGE-"))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let enc =
-        age::Encryptor::with_recipients(std::iter::once(&id.to_public() as &dyn age::Recipient))
-            .unwrap();
-    let mut sealed = Vec::new();
-    let mut w = enc.wrap_output(&mut sealed).unwrap();
-    w.write_all(&plain).unwrap();
-    w.finish().unwrap();
-    sealed
+    let manifest = export.finish().unwrap();
+    reseal(ids, manifest, part)
 }
 
 /// Records are parsed in pieces on worker threads: a bad one far into a
