@@ -21,6 +21,12 @@ use crate::Result;
 /// call at nearly the same time.
 pub(crate) const PIECE_BYTES: usize = 64 * 1024;
 
+/// Most piece results kept for reuse, and the largest shared text buffer
+/// kept between calls: a caller that hands over one huge text must not
+/// leave the pool holding memory of that size for the rest of the export.
+const MAX_SPARE: usize = 64;
+const MAX_KEPT_TEXT: usize = 8 << 20;
+
 /// The lines of JSONL `text` that carry a record, in order, each without
 /// its line end: `\n` ends a line, a `\r` before it is dropped, the last
 /// line needs no end, and a line of ASCII whitespace only carries nothing.
@@ -92,6 +98,10 @@ pub(crate) trait Piece: Default + Send + 'static {
 
 impl Piece for Prepared {
     fn clear(&mut self) {
+        // A piece holding a huge record does not keep its buffer.
+        if self.out.capacity() > 4 * PIECE_BYTES {
+            self.out = Vec::new();
+        }
         self.out.clear();
         self.ends.clear();
         self.report = Report::new();
@@ -279,6 +289,10 @@ impl<T: Piece> Workers<T> {
             let mut prepared = done.prepared;
             prepared.clear();
             self.spare.push(prepared);
+        }
+        self.spare.truncate(MAX_SPARE);
+        if self.text.capacity() > MAX_KEPT_TEXT {
+            self.text = Arc::new(Vec::new());
         }
         self.skip_after.store(usize::MAX, Ordering::Relaxed);
         outcome
@@ -502,6 +516,24 @@ mod tests {
         let (seen, outcome) = committed(&mut workers, &numbers(0..10));
         outcome.unwrap();
         assert_eq!(seen.len(), 10);
+    }
+
+    #[test]
+    fn a_huge_call_does_not_leave_its_memory_behind() {
+        let mut workers = Workers::start(2, copy_records()).unwrap();
+        // About 12 MiB of lines: some 190 pieces.
+        let huge: Vec<u8> = (0..1_200_000u32)
+            .flat_map(|i| format!("{i:>9}\n").into_bytes())
+            .collect();
+        let (seen, outcome) = committed(&mut workers, &huge);
+        outcome.unwrap();
+        assert_eq!(seen.len(), 1_200_000);
+        assert!(workers.spare.len() <= MAX_SPARE, "{}", workers.spare.len());
+        assert!(workers.text.capacity() <= MAX_KEPT_TEXT);
+        // A small call after it keeps its buffer for the next.
+        let (_, outcome) = committed(&mut workers, &numbers(1000..2000));
+        outcome.unwrap();
+        assert!(workers.text.capacity() >= 4000);
     }
 
     #[test]
