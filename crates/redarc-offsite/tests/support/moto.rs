@@ -119,28 +119,48 @@ impl Moto {
     /// request without an `Authorization` header as anonymous, which private
     /// objects refuse: a placeholder header makes this an ordinary client.
     pub(crate) fn raw(&self, method: &str, key: &str, body: &[u8]) -> u16 {
+        // A server that has just started can reset a connection it
+        // accepted (seen once in CI, at the bucket's creation): try again
+        // a few times before calling it a failure.
+        let mut last = String::new();
+        for _ in 0..5 {
+            match self.try_raw(method, key, body) {
+                Ok(status) => return status,
+                Err(why) => last = why,
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "{method} of {key:?} got no HTTP status from moto_server: {last}\n{}",
+            self.log_text()
+        )
+    }
+
+    fn try_raw(&self, method: &str, key: &str, body: &[u8]) -> Result<u16, String> {
         let host = self.endpoint.trim_start_matches("http://");
-        let mut s = TcpStream::connect(host).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut s = TcpStream::connect(host).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
         let path = if key.is_empty() {
             format!("/{}", self.bucket)
         } else {
             format!("/{}/{key}", self.bucket)
         };
-        write!(
+        // A server may answer before it has read the whole body, so a
+        // failed write still leaves a response to read.
+        let sent = write!(
             s,
             "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {PLACEHOLDER_AUTH}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         )
-        .unwrap();
-        s.write_all(body).unwrap();
+        .and_then(|()| s.write_all(body));
         let mut response = Vec::new();
-        let _ = s.read_to_end(&mut response);
+        let read = s.read_to_end(&mut response);
         let head = String::from_utf8_lossy(&response);
         head.split_whitespace()
             .nth(1)
             .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("no HTTP status from moto_server: {head:.200}"))
+            .ok_or_else(|| format!("{head:.200} (write: {sent:?}, read: {read:?})"))
     }
 
     /// The server's stderr so far (its request log).
