@@ -75,19 +75,27 @@ mod tests {
     use super::*;
     use std::io::BufReader;
 
-    fn lines(text: &[u8], capacity: usize) -> Vec<Vec<u8>> {
+    /// A reader under test: `for_each_line` or `for_each_chunk`.
+    type Read = fn(
+        &mut BufReader<&[u8]>,
+        fn(std::io::Error) -> std::io::Error,
+        &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()>;
+
+    /// What `read` hands out for `text` read through a buffer of `capacity`.
+    fn collect(text: &[u8], capacity: usize, read: Read) -> Vec<Vec<u8>> {
         let mut reader = BufReader::with_capacity(capacity, text);
         let mut out = Vec::new();
-        for_each_line(
-            &mut reader,
-            |e| e,
-            |l| {
-                out.push(l.to_vec());
-                Ok(())
-            },
-        )
+        read(&mut reader, |e| e, &mut |l| {
+            out.push(l.to_vec());
+            Ok(())
+        })
         .unwrap();
         out
+    }
+
+    fn lines(text: &[u8], capacity: usize) -> Vec<Vec<u8>> {
+        collect(text, capacity, |r, e, f| for_each_line(r, e, f))
     }
 
     #[test]
@@ -108,18 +116,7 @@ mod tests {
     }
 
     fn chunks(text: &[u8], capacity: usize) -> Vec<Vec<u8>> {
-        let mut reader = BufReader::with_capacity(capacity, text);
-        let mut out = Vec::new();
-        for_each_chunk(
-            &mut reader,
-            |e| e,
-            |c| {
-                out.push(c.to_vec());
-                Ok(())
-            },
-        )
-        .unwrap();
-        out
+        collect(text, capacity, |r, e, f| for_each_chunk(r, e, f))
     }
 
     #[test]

@@ -335,6 +335,16 @@ impl<R: std::io::Seek> std::io::Seek for Counting<R> {
     }
 }
 
+/// Verifies `archive`, counting the bytes verify reads from it.
+fn verify_counting(archive: &[u8], ids: &Identities) -> (redarc::VerifyReport, u64) {
+    let mut src = Counting {
+        inner: Cursor::new(archive),
+        read: 0,
+    };
+    let report = redarc::verify(&mut src, ids, ReadLimits::default()).unwrap();
+    (report, src.read)
+}
+
 #[test]
 fn deep_checks_replay_the_archive_once_whatever_they_check() {
     let (ids, r) = key();
@@ -369,11 +379,7 @@ fn deep_checks_replay_the_archive_once_whatever_they_check() {
     }
     export.finish().unwrap();
 
-    let mut src = Counting {
-        inner: Cursor::new(&out),
-        read: 0,
-    };
-    let report = redarc::verify(&mut src, &ids, ReadLimits::default()).unwrap();
+    let (report, read) = verify_counting(&out, &ids);
     assert!(report.valid, "{:?}", report.to_result().err());
     for name in ["schemas", "relations", "tenant", "residual-secrets"] {
         assert!(check(&report, name).passed, "{name}");
@@ -382,9 +388,9 @@ fn deep_checks_replay_the_archive_once_whatever_they_check() {
     // The first pass and one replay: not a replay per check or entity.
     let len = out.len() as u64;
     assert!(
-        src.read <= 2 * len,
+        read <= 2 * len,
         "read {} bytes of a {len}-byte archive",
-        src.read
+        read
     );
 }
 
@@ -410,19 +416,11 @@ fn a_redacted_archive_with_nothing_else_declared_is_read_once() {
     let manifest = export.finish().unwrap();
     assert!(manifest.entity("a").unwrap().parts.len() > 2);
 
-    let mut src = Counting {
-        inner: Cursor::new(&out),
-        read: 0,
-    };
-    let report = redarc::verify(&mut src, &ids, ReadLimits::default()).unwrap();
+    let (report, read) = verify_counting(&out, &ids);
     assert!(report.valid, "{:?}", report.to_result().err());
     assert_eq!(check(&report, "residual-secrets").checked, 6000);
     let len = out.len() as u64;
-    assert!(
-        src.read <= len,
-        "read {} bytes of a {len}-byte archive",
-        src.read
-    );
+    assert!(read <= len, "read {} bytes of a {len}-byte archive", read);
 }
 
 /// An archive of entity `a` whose one part is `part`, every size, count
@@ -492,18 +490,10 @@ fn a_raw_backup_full_of_secrets_is_read_once_and_not_scanned() {
     assert!(manifest.redaction.is_none());
     assert!(manifest.entity("tokens").unwrap().parts.len() > 2);
 
-    let mut src = Counting {
-        inner: Cursor::new(&out),
-        read: 0,
-    };
-    let report = redarc::verify(&mut src, &ids, ReadLimits::default()).unwrap();
+    let (report, read) = verify_counting(&out, &ids);
     // Secrets are what a raw backup is for: no residual check, valid.
     assert!(report.valid, "{:?}", report.to_result().err());
     assert!(report.checks.iter().all(|c| c.name != "residual-secrets"));
     let len = out.len() as u64;
-    assert!(
-        src.read <= len,
-        "read {} bytes of a {len}-byte archive",
-        src.read
-    );
+    assert!(read <= len, "read {} bytes of a {len}-byte archive", read);
 }
