@@ -113,10 +113,13 @@ impl Piece for Prepared {
 /// result; `true` when the pieces after it need not be done.
 pub(crate) type Work<T> = dyn Fn(&str, &[u8], &mut T) -> bool + Send + Sync;
 
+/// Text the threads read, shared with them for one call.
+pub(crate) type SharedText = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// A piece of work: `text[range]`, the `seq`-th piece of the current call.
 struct Task<T> {
     seq: usize,
-    text: Arc<Vec<u8>>,
+    text: SharedText,
     range: Range<usize>,
     entity: Arc<str>,
     into: T,
@@ -150,6 +153,7 @@ pub(crate) struct Workers<T: Piece> {
     skip_after: Arc<AtomicUsize>,
     /// Buffers of committed pieces, for the next tasks.
     spare: Vec<T>,
+    /// The copy of the text [`Workers::dispatch`] shares with the threads.
     text: Arc<Vec<u8>>,
     entity: Arc<str>,
     /// Tasks handed out and not yet collected.
@@ -232,13 +236,35 @@ impl<T: Piece> Workers<T> {
             None => shared = Arc::new(text.to_vec()),
         }
         self.text = shared;
+        let text: SharedText = self.text.clone();
+        self.hand_out(entity, &pieces, &text)
+    }
+
+    /// As [`Workers::dispatch`], for text the caller already holds in a
+    /// shared buffer: the threads read it there, without a copy. The pool
+    /// lets go of it once the pieces are collected.
+    ///
+    /// # Errors
+    /// As [`Workers::dispatch`].
+    pub(crate) fn dispatch_shared(&mut self, entity: &str, text: SharedText) -> Result<()> {
+        if self.in_flight > 0 {
+            return Err(Error::Usage(
+                "the pieces of an earlier call were not collected".into(),
+            ));
+        }
+        let pieces = pieces((*text).as_ref(), PIECE_BYTES);
+        self.hand_out(entity, &pieces, &text)
+    }
+
+    /// Queues one task per piece of `text`.
+    fn hand_out(&mut self, entity: &str, pieces: &[Range<usize>], text: &SharedText) -> Result<()> {
         if *self.entity != *entity {
             self.entity = Arc::from(entity);
         }
         for (seq, range) in pieces.iter().enumerate() {
             let task = Task {
                 seq,
-                text: Arc::clone(&self.text),
+                text: Arc::clone(text),
                 range: range.clone(),
                 entity: Arc::clone(&self.entity),
                 into: self.spare.pop().unwrap_or_default(),
@@ -341,7 +367,7 @@ fn work<T: Piece>(
         let fate = if seq > skip_after.load(Ordering::Relaxed) {
             Fate::Skipped
         } else {
-            let piece = text.get(range).unwrap_or_default();
+            let piece = (*text).as_ref().get(range).unwrap_or_default();
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 prepare(&entity, piece, &mut into)
             }));
@@ -516,6 +542,34 @@ mod tests {
         let (seen, outcome) = committed(&mut workers, &numbers(0..10));
         outcome.unwrap();
         assert_eq!(seen.len(), 10);
+    }
+
+    #[test]
+    fn shared_text_is_read_in_place_and_let_go_after_the_call() {
+        let mut workers = Workers::start(3, copy_records()).unwrap();
+        let shared: Arc<Vec<u8>> = Arc::new(numbers(1000..41_000));
+        workers.dispatch_shared("e", shared.clone()).unwrap();
+        // A second call before the first is collected is refused.
+        assert!(workers.dispatch_shared("e", shared.clone()).is_err());
+        let mut seen = Vec::new();
+        workers
+            .collect(|p| {
+                let mut start = 0;
+                for &end in &p.ends {
+                    seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
+                    start = end;
+                }
+                Ok(())
+            })
+            .unwrap();
+        // No thread and not the pool holds the caller's buffer any more,
+        // and the pool did not copy it into its own.
+        assert_eq!(Arc::strong_count(&shared), 1);
+        assert_eq!(workers.text.capacity(), 0);
+        let (by_copy, outcome) = committed(&mut workers, &shared);
+        outcome.unwrap();
+        assert_eq!(seen, by_copy);
+        assert_eq!(seen.len(), 40_000);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sha2::Digest as _;
 
 use crate::archive::batch::{Piece, Work, Workers};
-use crate::archive::reader::{Check, Worker};
+use crate::archive::reader::{Check, MemberData, Worker};
 use crate::error::ArchiveProblem as P;
 use crate::format::Manifest;
 use crate::{Error, Result};
@@ -616,10 +616,11 @@ impl PartScan {
         Workers::start(threads, work)
     }
 
-    /// Checks and scans the lines of part member `name`. The work goes on
+    /// Checks and scans the lines of part member `name`, read where the
+    /// archive reader left them. The work goes on
     /// after this returns, while the caller hashes the part; the next
     /// call or [`PartScan::finish`] waits for it.
-    pub(crate) fn part(&mut self, name: &str, data: &[u8]) -> Result<()> {
+    pub(crate) fn part(&mut self, name: &str, data: MemberData) -> Result<()> {
         self.finish()?;
         let entity = crate::format::parse_part_path(name).map_or("", |(e, _)| e);
         let workers = match &mut self.workers {
@@ -628,7 +629,7 @@ impl PartScan {
                 .workers
                 .insert(PartScan::start(self.threads, Arc::clone(&self.scanning))?),
         };
-        workers.dispatch(entity, data)?;
+        workers.dispatch_shared(entity, Arc::new(data))?;
         self.pending = Some(PartTally {
             name: name.to_string(),
             entity: entity.to_string(),

@@ -102,13 +102,20 @@ pub(crate) fn inspect_records(data: &[u8], check_json: bool) -> (u64, Option<(u6
     // Without the JSON check, UTF-8 is checked over the whole part at once
     // ('\n' is ASCII, so a part is UTF-8 exactly when each line is).
     let utf8_ok = check_json || std::str::from_utf8(data).is_ok();
-    for end in memchr::memchr_iter(b'\n', data) {
+    // One search finds the line ends and the (rare) carriage returns.
+    let mut carriage_return = false;
+    for end in memchr::memchr2_iter(b'\n', b'\r', data) {
+        if data.get(end) == Some(&b'\r') {
+            carriage_return = true;
+            continue;
+        }
         records += 1;
+        let has_carriage_return = std::mem::take(&mut carriage_return);
         if bad.is_none() {
             let line = &data[start..end];
             let problem = if line.is_empty() {
                 Some("empty line".to_string())
-            } else if memchr::memchr(b'\r', line).is_some() {
+            } else if has_carriage_return {
                 Some("carriage return".to_string())
             } else if check_json {
                 check_json_line(line).err()
@@ -142,14 +149,47 @@ struct Collected {
     manifest: Option<Vec<u8>>,
 }
 
+/// A member's data, shared by the threads that work on it. The last
+/// holder to drop it hands the buffer back to the reading thread, for the
+/// next member.
+#[derive(Clone)]
+pub(crate) struct MemberData {
+    data: Option<std::sync::Arc<Vec<u8>>>,
+    home: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+impl std::ops::Deref for MemberData {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.data.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl AsRef<[u8]> for MemberData {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Drop for MemberData {
+    fn drop(&mut self) {
+        if let Some(buf) = self.data.take().and_then(std::sync::Arc::into_inner) {
+            // A full pool only means the buffer is freed.
+            let _ = self.home.try_send(buf);
+        }
+    }
+}
+
 /// One pass over every member: the calling thread decrypts and
 /// decompresses, a second thread hands each member to `sink`, hashes it
 /// and checks its lines, so the two overlap. At most three members are in
-/// memory at once: one being read, one queued, one being checked.
+/// memory at once (one being read, one queued, one being checked), and
+/// whatever `sink` keeps of the [`MemberData`] it is given.
 pub(crate) fn scan<S: Read>(
     mut stream: MemberStream<S>,
     check_json: bool,
-    sink: impl FnMut(&MemberHeader, &[u8]) -> Result<()> + Send,
+    sink: impl FnMut(&MemberHeader, &MemberData) -> Result<()> + Send,
 ) -> Result<Scanned> {
     let collected = std::thread::scope(|scope| -> Result<Collected> {
         let (members, queue) = std::sync::mpsc::sync_channel::<Member>(1);
@@ -231,25 +271,28 @@ fn check_members(
     queue: std::sync::mpsc::Receiver<Member>,
     give_back: std::sync::mpsc::SyncSender<Vec<u8>>,
     check_json: bool,
-    mut sink: impl FnMut(&MemberHeader, &[u8]) -> Result<()>,
+    mut sink: impl FnMut(&MemberHeader, &MemberData) -> Result<()>,
 ) -> Result<Collected> {
     let mut collected = Collected::default();
     for (header, buf) in queue {
-        sink(&header, &buf)?;
+        let data = MemberData {
+            data: Some(std::sync::Arc::new(buf)),
+            home: give_back.clone(),
+        };
+        sink(&header, &data)?;
         match header.kind {
             Kind::Part { .. } => {
-                let (records, bad_line) = inspect_records(&buf, check_json);
+                let (records, bad_line) = inspect_records(&data, check_json);
                 collected.parts.push(PartSeen {
-                    size: buf.len() as u64,
+                    size: data.len() as u64,
                     records,
-                    digest: Digest(sha2::Sha256::digest(&buf).into()),
+                    digest: Digest(sha2::Sha256::digest(&*data).into()),
                     bad_line,
                     name: header.name,
                 });
-                let _ = give_back.try_send(buf);
             }
-            Kind::Sums => collected.sums = Some(buf),
-            Kind::Manifest => collected.manifest = Some(buf),
+            Kind::Sums => collected.sums = Some(data.to_vec()),
+            Kind::Manifest => collected.manifest = Some(data.to_vec()),
         }
     }
     Ok(collected)
@@ -535,7 +578,7 @@ fn verify_seekable<R: Read + Seek>(
     let mut lines = deep::PartScan::new(threads);
     let stream = MemberStream::open(&mut source, identities, limits)?;
     let mut scanned = scan(stream, false, |header, data| match header.kind {
-        Kind::Part { .. } => lines.part(&header.name, data),
+        Kind::Part { .. } => lines.part(&header.name, data.clone()),
         Kind::Sums | Kind::Manifest => Ok(()),
     })?;
     lines.finish()?;
@@ -938,23 +981,28 @@ pub fn unpack<R: Read>(
     let stream = MemberStream::open(source, identities, limits)?;
     let root = staging.path.clone();
     let scanned = std::thread::scope(|scope| -> Result<Scanned> {
-        // Files are flushed to disk on a thread of their own, so the disk
+        // Each member is written on a thread of its own while the checking
+        // thread hashes it, and flushed to disk on a third, so the disk
         // works while the next members are decrypted and checked.
         let (to_sync, files) = std::sync::mpsc::sync_channel::<(PathBuf, File)>(16);
         let syncer = Worker::start(scope, "sync", move || sync_files(files))?;
+        let (to_write, members) = std::sync::mpsc::sync_channel::<(PathBuf, MemberData)>(1);
+        let writer = Worker::start(scope, "write", move || write_files(members, to_sync))?;
         let scanned = scan(stream, level == CheckLevel::Valid, |header, data| {
             // The name passed MemberStream's checks: one of three fixed shapes.
             let path = root.join(&header.name);
-            let file = write_new_file(&path, data)?;
-            to_sync
-                .send((path, file))
-                .map_err(|_| Error::Usage("the file sync thread stopped".into()))
+            to_write
+                .send((path, data.clone()))
+                .map_err(|_| Error::Usage("the file writing thread stopped".into()))
         });
-        drop(to_sync);
+        drop(to_write);
+        let written = writer.join();
         let synced = syncer.join();
-        let scanned = scanned?;
+        // A thread that failed stopped taking files, which ended the ones
+        // before it early: its error is the cause.
         synced?;
-        Ok(scanned)
+        written?;
+        scanned
     })?;
     let mut report = VerifyReport::build(&scanned, level);
     if level == CheckLevel::Valid && report.valid && deep::needed(&report.manifest) {
@@ -971,6 +1019,22 @@ pub fn unpack<R: Read>(
     staging.commit(dir)?;
     sync_dir(&parent)?;
     Ok(report)
+}
+
+/// Creates and writes each file, then hands it on to be flushed to disk;
+/// the first failure ends it.
+fn write_files(
+    members: std::sync::mpsc::Receiver<(PathBuf, MemberData)>,
+    to_sync: std::sync::mpsc::SyncSender<(PathBuf, File)>,
+) -> Result<()> {
+    for (path, data) in members {
+        let file = write_new_file(&path, &data)?;
+        drop(data);
+        to_sync
+            .send((path, file))
+            .map_err(|_| Error::Usage("the file sync thread stopped".into()))?;
+    }
+    Ok(())
 }
 
 /// Flushes each file to disk; the first failure ends it.
@@ -1057,6 +1121,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn member_data_goes_home_when_its_last_holder_lets_go() {
+        let (home, pool) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+        let data = MemberData {
+            data: Some(std::sync::Arc::new(b"{}\n".to_vec())),
+            home,
+        };
+        let copy = data.clone();
+        let elsewhere = std::thread::spawn(move || copy.len());
+        drop(data);
+        assert_eq!(elsewhere.join().unwrap(), 3);
+        assert_eq!(pool.try_recv().unwrap(), b"{}\n");
+        // Handed back once, by whichever holder was last.
+        assert!(pool.try_recv().is_err());
+    }
+
+    #[test]
     fn record_inspection() {
         assert_eq!(inspect_records(b"", true), (0, None));
         assert_eq!(inspect_records(b"{}\n[1]\n", true), (2, None));
@@ -1066,6 +1146,62 @@ mod tests {
         assert_eq!(inspect_records(b"{}\n{\r}\n", true).1.unwrap().0, 2);
         assert_eq!(inspect_records(b"{} {}\n", true).1.unwrap().0, 1);
         assert!(inspect_records(b"{x}\n", false).1.is_none());
+        let cr = inspect_records(b"{}\n[1]\n{\r}\n[2]\n", false);
+        assert_eq!(cr, (4, Some((3, "carriage return".to_string()))));
+        let last = inspect_records(b"{}\n{}\r", false);
+        assert_eq!(last.0, 1);
+        assert_eq!(last.1.unwrap().0, 2);
+    }
+
+    /// `inspect_records` as first written: one line at a time.
+    fn inspect_line_by_line(data: &[u8], check_json: bool) -> (u64, Option<(u64, String)>) {
+        let body = data.strip_suffix(b"\n");
+        let lines: Vec<&[u8]> = match body {
+            Some(b) => b.split(|&c| c == b'\n').collect(),
+            None if data.is_empty() => Vec::new(),
+            None => data.split(|&c| c == b'\n').collect(),
+        };
+        let mut bad = None;
+        for (i, line) in lines.iter().enumerate() {
+            let n = i as u64 + 1;
+            if body.is_none() && i + 1 == lines.len() {
+                bad = bad.or(Some((n, "last record has no final newline".to_string())));
+                return (n - 1, bad);
+            }
+            let problem = if line.is_empty() {
+                Some("empty line".to_string())
+            } else if line.contains(&b'\r') {
+                Some("carriage return".to_string())
+            } else if check_json {
+                check_json_line(line).err()
+            } else if std::str::from_utf8(line).is_err() {
+                Some("not UTF-8".to_string())
+            } else {
+                None
+            };
+            bad = bad.or(problem.map(|d| (n, d)));
+        }
+        (lines.len() as u64, bad)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn record_inspection_agrees_with_line_by_line(
+            data in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b'\n'), proptest::strategy::Just(b'\r'),
+                    proptest::strategy::Just(b'{'), proptest::strategy::Just(b'}'),
+                    proptest::strategy::Just(b'1'), proptest::strategy::Just(0xff_u8),
+                ],
+                0..40,
+            ),
+            check_json in proptest::bool::ANY,
+        ) {
+            proptest::prop_assert_eq!(
+                inspect_records(&data, check_json),
+                inspect_line_by_line(&data, check_json)
+            );
+        }
     }
 
     /// Found by the jsonl fuzz target: `"c\xf3"` passed because serde_json
