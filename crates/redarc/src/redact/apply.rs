@@ -410,14 +410,18 @@ impl Redactor {
         Some(self.whole_string(s, &ka.id, ka.action, cx))
     }
 
-    fn is_protected(&self, t: &str) -> bool {
-        self.inner
-            .protected
-            .find(t)
-            .is_some_and(|m| m.start() == 0 && m.end() == t.len())
+    pub(crate) fn is_protected(&self, t: &str) -> bool {
+        // Every placeholder is framed in brackets.
+        t.starts_with('[')
+            && t.ends_with(']')
+            && self
+                .inner
+                .protected
+                .find(t)
+                .is_some_and(|m| m.start() == 0 && m.end() == t.len())
     }
 
-    fn value_allowed(&self, t: &str) -> bool {
+    pub(crate) fn value_allowed(&self, t: &str) -> bool {
         self.inner.allow_values.iter().any(|re| re.is_match(t))
     }
 
@@ -674,6 +678,10 @@ mod tests {
             // string: a Python repr, or numbers only.
             r#"{"data":"{'token_count': 5, 'feed': 'C1'}"}"#,
             r#"{"api_token":"[1, 2, 3]"}"#,
+            // Already a placeholder or a pseudonym (a redacted archive).
+            r#"{"access_token":"[REDACTED:token-field]","n":2}"#,
+            r#"{"password_hash":"[REDACTED:password-hash]"}"#,
+            r#"{"session_id":"[PSEUDONYM:0123456789abcdef]"}"#,
         ] {
             assert!(!r.needs_walk(line.as_bytes()), "{line}");
             assert_eq!(run(&r, "e", line).0, line);
@@ -687,6 +695,9 @@ mod tests {
             r#"{"api_token":"[\"abcdef\"]"}"#,
             r#"{"note":" {\"password\":\"x\"} "}"#,
             r#"{"Authorization":"Bearer abc"}"#,
+            // Placeholder-like, but not one.
+            r#"{"access_token":"[REDACTED:token-field]abc123XYZ"}"#,
+            r#"{"access_token":"[PSEUDONYM:0123456789abcdefff]"}"#,
         ] {
             assert!(r.needs_walk(line.as_bytes()), "{line}");
         }

@@ -579,7 +579,7 @@ impl Redactor {
             return match std::str::from_utf8(raw) {
                 Ok(key) => self
                     .key_action(key)
-                    .is_some_and(|ka| key_value_may_change(ka, line, after + 1)),
+                    .is_some_and(|ka| self.key_value_may_change(ka, line, after + 1)),
                 Err(_) => true,
             };
         }
@@ -620,38 +620,44 @@ impl Redactor {
             Err(_) => true,
         }
     }
-}
 
-/// Whether the value starting at or after `pos` (a member value under a key
-/// of `ka`'s family) can be changed by the walk because of that key. Mirrors
-/// the walk: numbers, booleans and null under a secret key stay; a string
-/// changes only when it is secret for the family (or may be JSON, or is an
-/// `Authorization` value); objects and arrays are always walked. Value rules
-/// inside the string are covered by the rest of the raw-byte check.
-fn key_value_may_change(ka: &KeyAction, line: &[u8], pos: usize) -> bool {
-    if ka.action == Action::Keep {
-        return false;
-    }
-    let mut at = pos;
-    while line.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
-        at += 1;
-    }
-    match line.get(at) {
-        Some(b'"') => {}
-        Some(b'{') | Some(b'[') | None => return true,
-        // Numbers, booleans and null under a secret key stay as they are.
-        Some(_) => return false,
-    }
-    let Some(end) = unescaped_quote_after(line, at + 1) else {
-        return true;
-    };
-    let raw = &line[at + 1..end];
-    if raw.contains(&b'\\') || ka.kind == KeyKind::Authorization || may_be_json(raw) {
-        return true;
-    }
-    match std::str::from_utf8(raw) {
-        Ok(v) => super::detect::value_is_secret_for(ka.kind, v),
-        Err(_) => true,
+    /// Whether the value starting at or after `pos` (a member value under a
+    /// key of `ka`'s family) can be changed by the walk because of that key.
+    /// Mirrors the walk: numbers, booleans and null under a secret key stay;
+    /// a string that is already a placeholder (or an allowed value) stays; a
+    /// string changes only when it is secret for the family (or may be JSON,
+    /// or is an `Authorization` value); objects and arrays are always
+    /// walked. Value rules inside the string are covered by the rest of the
+    /// raw-byte check.
+    fn key_value_may_change(&self, ka: &KeyAction, line: &[u8], pos: usize) -> bool {
+        if ka.action == Action::Keep {
+            return false;
+        }
+        let mut at = pos;
+        while line.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
+            at += 1;
+        }
+        match line.get(at) {
+            Some(b'"') => {}
+            Some(b'{') | Some(b'[') | None => return true,
+            // Numbers, booleans and null under a secret key stay as they are.
+            Some(_) => return false,
+        }
+        let Some(end) = unescaped_quote_after(line, at + 1) else {
+            return true;
+        };
+        let raw = &line[at + 1..end];
+        if raw.contains(&b'\\') || ka.kind == KeyKind::Authorization || may_be_json(raw) {
+            return true;
+        }
+        match std::str::from_utf8(raw) {
+            // Without escapes the raw bytes are the string the walk sees.
+            Ok(v) => {
+                !(self.is_protected(v.trim()) || self.value_allowed(v))
+                    && super::detect::value_is_secret_for(ka.kind, v)
+            }
+            Err(_) => true,
+        }
     }
 }
 

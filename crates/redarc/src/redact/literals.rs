@@ -3,10 +3,11 @@
 //! A plain DFA search is bound by latency: each step loads the next state
 //! from the one before, a few cycles per byte whatever the table holds.
 //! This search cuts texts of [`LANE_MIN`] bytes or more into four lanes and
-//! steps all four in the same loop, so the four loads overlap; each lane
-//! starts [`Literals::max_len`] bytes early so that it is in the right state
-//! where its own stretch begins. docs/performance.md has what that changed
-//! in redaction throughput.
+//! steps all four in the same loop, so the four loads overlap; lanes 1–3
+//! start [`Literals::max_len`] bytes before their own stretch, in step with
+//! the others, so that each is in the right state where its stretch begins.
+//! A table that fits holds 16-bit states. docs/performance.md has what
+//! each step changed in redaction throughput.
 //!
 //! The automaton itself is the `aho-corasick` crate's (standard semantics,
 //! ASCII case-insensitive), copied into a dense table with byte classes and
@@ -24,10 +25,12 @@ const LANE_MIN: usize = 256;
 /// about 45,000). A fixed size lets a masked index go unchecked.
 const TABLE: usize = 1 << 16;
 
-/// The transition table: fixed-size when it fits, else as long as needed.
+/// The transition table: fixed-size when it fits (then every state number
+/// fits 16 bits, and half the bytes keep more of the table in the cache),
+/// else as long as needed.
 #[derive(Clone)]
 enum Table {
-    Small(Box<[u32; TABLE]>),
+    Small(Box<[u16; TABLE]>),
     Large(Box<[u32]>),
 }
 
@@ -36,11 +39,11 @@ trait Step {
     fn at(&self, index: usize) -> u32;
 }
 
-impl Step for [u32; TABLE] {
+impl Step for [u16; TABLE] {
     #[inline(always)]
     fn at(&self, index: usize) -> u32 {
         // Every index `new` makes is below TABLE; the mask proves it.
-        self[index & (TABLE - 1)]
+        u32::from(self[index & (TABLE - 1)])
     }
 }
 
@@ -156,9 +159,12 @@ impl Literals {
                 trans[row + usize::from(class[usize::from(b)])] = id(next(old, b))?;
             }
         }
-        let trans = match <Box<[u32; TABLE]>>::try_from(trans.into_boxed_slice()) {
-            Ok(small) => Table::Small(small),
-            Err(large) => Table::Large(large),
+        let small: Option<Vec<u16>> = (trans.len() == TABLE)
+            .then(|| trans.iter().map(|&t| u16::try_from(t).ok()).collect())
+            .flatten();
+        let trans = match small.map(|t| <Box<[u16; TABLE]>>::try_from(t.into_boxed_slice())) {
+            Some(Ok(small)) => Table::Small(small),
+            _ => Table::Large(trans.into_boxed_slice()),
         };
         let ends = order[first_match..]
             .iter()
@@ -199,46 +205,43 @@ impl Literals {
         text: &[u8],
         mut f: impl FnMut(usize, usize) -> bool,
     ) -> bool {
-        let quarter = text.len() / 4;
-        if text.len() < LANE_MIN || quarter <= self.max_len {
+        // Four lanes of `len` steps each. Lane k > 0 starts `w` bytes
+        // before the stretch it reports, so that it is in the right state
+        // where that stretch begins (the warm-up runs in step with the other
+        // lanes, not before them); it reports nothing in those `w` bytes,
+        // which the lane before it covers.
+        let w = self.max_len;
+        let len = (text.len() + 3 * w) / 4;
+        if text.len() < LANE_MIN || len <= 2 * w {
             return self.lane(trans, text, 0, self.start, &mut f);
         }
-        // Lane k reports the occurrences ending in (k·q, (k+1)·q], the last
-        // one up to the end of the text; lanes 1–3 first read the max_len
-        // bytes before their stretch, reporting nothing there.
-        let bounds = [0, quarter, 2 * quarter, 3 * quarter];
-        let mut state = [self.start; 4];
-        for k in 1..4 {
-            for &b in &text[bounds[k] - self.max_len..bounds[k]] {
-                state[k] = self.step(trans, state[k], b);
-            }
-        }
+        let step = len - w;
+        let starts = [0, step, 2 * step, 3 * step];
         let (t0, t1, t2, t3) = (
-            &text[..quarter],
-            &text[quarter..2 * quarter],
-            &text[2 * quarter..3 * quarter],
-            &text[3 * quarter..4 * quarter],
+            &text[..len],
+            &text[step..step + len],
+            &text[2 * step..2 * step + len],
+            &text[3 * step..3 * step + len],
         );
-        let [mut s0, mut s1, mut s2, mut s3] = state;
+        let mut s0 = self.start;
+        let (mut s1, mut s2, mut s3) = (s0, s0, s0);
         let first_match = self.first_match;
         // One index over four slices of the same length: the compiler drops
         // the bounds checks, and the loop advances one counter, not four
         // pointers.
-        let n = quarter;
-        let (t0, t1, t2, t3) = (&t0[..n], &t1[..n], &t2[..n], &t3[..n]);
-        for i in 0..n {
+        for i in 0..len {
             s0 = self.step(trans, s0, t0[i]);
             s1 = self.step(trans, s1, t1[i]);
             s2 = self.step(trans, s2, t2[i]);
             s3 = self.step(trans, s3, t3[i]);
             if s0 | s1 | s2 | s3 >= first_match
-                && self.report_lanes([s0, s1, s2, s3], &bounds, i + 1, &mut f)
+                && self.report_lanes([s0, s1, s2, s3], &starts, i + 1, w, &mut f)
             {
                 return true;
             }
         }
-        // The rest of the last lane: text[4q..].
-        self.lane(trans, text, 4 * quarter, s3, &mut f)
+        // The rest of the text, after the last lane.
+        self.lane(trans, text, 3 * step + len, s3, &mut f)
     }
 
     /// One lane over `text[from..]`, in `state` at `from`.
@@ -266,21 +269,26 @@ impl Literals {
     }
 
     /// Reports the matches of the lanes in a match state, lane `k` at
-    /// `bounds[k] + end`. Out of line: matches are rare next to steps, and
+    /// `starts[k] + end`, except those of lanes 1–3 still in their first
+    /// `warm_up` bytes. Out of line: matches are rare next to steps, and
     /// the step loop keeps its registers for the four lanes.
     #[cold]
     #[inline(never)]
     fn report_lanes(
         &self,
         states: [u32; 4],
-        bounds: &[usize; 4],
+        starts: &[usize; 4],
         end: usize,
+        warm_up: usize,
         f: &mut impl FnMut(usize, usize) -> bool,
     ) -> bool {
         states
             .into_iter()
-            .zip(bounds)
-            .any(|(s, &b)| s >= self.first_match && self.report(s, b + end, f))
+            .zip(starts)
+            .enumerate()
+            .any(|(k, (s, &b))| {
+                s >= self.first_match && (k == 0 || end > warm_up) && self.report(s, b + end, f)
+            })
     }
 
     /// Reports every literal ending at `end` in match state `state`.
@@ -352,15 +360,15 @@ mod tests {
     #[test]
     fn occurrences_across_lane_borders_are_found_once() {
         let l = literals(WORDS);
-        // Long enough for four lanes; a literal straddles every border.
-        for shift in 0..24 {
-            let mut text = vec![b'.'; 1000];
-            for border in [250, 500, 750] {
-                let at = border - shift.min(border);
+        // Long enough for four lanes; the literal sits at every offset, so
+        // it straddles each lane border and each warm-up's end in turn.
+        for len in [1000, 1003] {
+            for at in 0..len - 16 - 6 {
+                let mut text = vec![b'.'; len];
                 text[at..at + 16].copy_from_slice(b"x-amz-credential");
+                text[len - 6..].copy_from_slice(b"secret");
+                assert_eq!(all(&l, &text), naive(WORDS, &text), "at {at} of {len}");
             }
-            text[990..996].copy_from_slice(b"secret");
-            assert_eq!(all(&l, &text), naive(WORDS, &text), "shift {shift}");
         }
     }
 
