@@ -181,11 +181,17 @@ impl Drop for MemberData {
     }
 }
 
+/// Most members in memory at once during a [`scan`]: one being read, one
+/// queued, one being checked, and one more that `sink` may still hold
+/// (`unpack` writes each member on a thread of its own). When all are in
+/// use, reading waits for one to come back.
+const MEMBER_BUFFERS: usize = 4;
+
 /// One pass over every member: the calling thread decrypts and
 /// decompresses, a second thread hands each member to `sink`, hashes it
-/// and checks its lines, so the two overlap. At most three members are in
-/// memory at once (one being read, one queued, one being checked), and
-/// whatever `sink` keeps of the [`MemberData`] it is given.
+/// and checks its lines, so the two overlap. At most [`MEMBER_BUFFERS`]
+/// members are in memory at once, whatever `sink` keeps of the
+/// [`MemberData`] it is given.
 pub(crate) fn scan<S: Read>(
     mut stream: MemberStream<S>,
     check_json: bool,
@@ -193,7 +199,8 @@ pub(crate) fn scan<S: Read>(
 ) -> Result<Scanned> {
     let collected = std::thread::scope(|scope| -> Result<Collected> {
         let (members, queue) = std::sync::mpsc::sync_channel::<Member>(1);
-        let (give_back, spent) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        // Room for every buffer, so that none handed back is lost.
+        let (give_back, spent) = std::sync::mpsc::sync_channel::<Vec<u8>>(MEMBER_BUFFERS);
         let checker = Worker::start(scope, "check", move || {
             check_members(queue, give_back, check_json, sink)
         })?;
@@ -256,8 +263,21 @@ fn read_members<S: Read>(
     members: &std::sync::mpsc::SyncSender<Member>,
     spent: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Result<()> {
+    let mut made = 0;
     while let Some(header) = stream.next_header()? {
-        let mut buf = spent.try_recv().unwrap_or_default();
+        let mut buf = match spent.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if made < MEMBER_BUFFERS => {
+                made += 1;
+                Vec::new()
+            }
+            // Every buffer is in use: wait for the first to come back. A
+            // closed pool means the checking thread has stopped.
+            Err(_) => match spent.recv() {
+                Ok(buf) => buf,
+                Err(_) => return Ok(()),
+            },
+        };
         stream.read_data(&header, &mut buf)?;
         if members.send((header, buf)).is_err() {
             return Ok(());
@@ -1119,6 +1139,54 @@ impl Drop for Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scan_waits_for_buffers_a_slow_sink_still_holds() {
+        use crate::archive::crypto::Recipients;
+        use crate::{ExportOptions, ExportWriter};
+        let ids = Identities::generate_x25519();
+        let r = Recipients::parse(&ids.recipients()).unwrap();
+        let mut out = Vec::new();
+        let opts = ExportOptions::new("t").part_size(16 * 1024);
+        let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+        let mut e = export.entity("e").unwrap();
+        for n in 0..3000 {
+            e.write(&serde_json::json!({"n": n, "pad": "x".repeat(100)}))
+                .unwrap();
+        }
+        e.finish().unwrap();
+        let manifest = export.finish().unwrap();
+        let parts = manifest.entity("e").unwrap().parts.len();
+        assert!(parts > 3 * MEMBER_BUFFERS, "{parts} parts");
+
+        // A sink that hands every member to a slow thread, as unpack's
+        // writer does: every buffer is in use again and again, and the
+        // reader must wait for one to come back, never for ever.
+        let stream = MemberStream::open(&out[..], &ids, ReadLimits::default()).unwrap();
+        let (slow, held) = std::sync::mpsc::sync_channel::<MemberData>(1);
+        let scanned = std::thread::scope(|scope| {
+            let holder = scope.spawn(move || {
+                let mut members = 0;
+                for data in held {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    members += usize::from(!data.is_empty());
+                }
+                members
+            });
+            // `move`: the slow thread ends when the scan drops its sender.
+            let scanned = scan(stream, true, move |_, data| {
+                slow.send(data.clone())
+                    .map_err(|_| Error::Usage("gone".into()))
+            });
+            (scanned, holder.join().unwrap())
+        });
+        let (scanned, held) = (scanned.0.unwrap(), scanned.1);
+        // Every part, the sums and the manifest went through the sink.
+        assert_eq!(held, parts + 2);
+        assert_eq!(scanned.parts.len(), parts);
+        assert!(scanned.parts.iter().all(|p| p.bad_line.is_none()));
+        assert_eq!(scanned.parts.iter().map(|p| p.records).sum::<u64>(), 3000);
+    }
 
     #[test]
     fn member_data_goes_home_when_its_last_holder_lets_go() {
