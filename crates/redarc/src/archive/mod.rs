@@ -3,6 +3,7 @@
 mod batch;
 mod crypto;
 pub(crate) mod deep;
+mod frames;
 pub(crate) mod json_line;
 pub(crate) mod reader;
 mod sink;

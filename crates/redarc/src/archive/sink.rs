@@ -15,7 +15,7 @@ use crate::format::Digest;
 use crate::Result;
 
 pub(crate) type Stack<W> =
-    tar::Builder<zstd::stream::write::Encoder<'static, age::stream::StreamWriter<W>>>;
+    tar::Builder<crate::archive::frames::Compressor<age::stream::StreamWriter<W>>>;
 
 /// A member ready to be appended: its header and data, and whether its
 /// SHA-256 is wanted.
@@ -40,6 +40,18 @@ fn sha256(data: &[u8]) -> Digest {
     Digest(sha2::Sha256::digest(data).into())
 }
 
+/// Appends one member: its header, `data`, and the zeros up to the next
+/// 512-byte block, as `tar::Builder::append` does, but handing `data` to
+/// the compressor in one write instead of through an 8 KiB copy buffer.
+fn append<W: Write>(stack: &mut Stack<W>, header: &tar::Header, data: &[u8]) -> Result<()> {
+    let out = stack.get_mut();
+    let pad = (512 - data.len() % 512) % 512;
+    out.write_all(header.as_bytes())
+        .and_then(|()| out.write_all(data))
+        .and_then(|()| out.write_all(&[0u8; 512][..pad]))
+        .map_err(|e| Error::io("writing the archive", e))
+}
+
 impl<W: Write> Sink<W> {
     /// Appends a member; returns an empty buffer to reuse for the next part
     /// and, when `hash` is set, the member's SHA-256 if it is known now.
@@ -54,9 +66,7 @@ impl<W: Write> Sink<W> {
         match self {
             Sink::Inline(stack) => {
                 let digest = hash.then(|| sha256(&data));
-                stack
-                    .append(&header, &data[..])
-                    .map_err(|e| Error::io("writing the archive", e))?;
+                append(stack, &header, &data)?;
                 let mut data = data;
                 data.clear();
                 Ok((data, digest))
@@ -152,9 +162,7 @@ impl<W: Write + Send + 'static> Sink<W> {
                         // The receiver only goes away with the writer.
                         let _ = done.send(sha256(&data));
                     }
-                    stack
-                        .append(&header, &data[..])
-                        .map_err(|e| Error::io("writing the archive", e))?;
+                    append(&mut stack, &header, &data)?;
                     data.clear();
                     let _ = back.try_send(data);
                 }

@@ -193,14 +193,8 @@ impl<W: Write> ExportWriter<W> {
             ));
         }
         let age = recipients.encrypt(out)?;
-        let mut zstd = zstd::stream::write::Encoder::new(age, opts.level)
+        let zstd = crate::archive::frames::Compressor::new(age, opts.level, opts.threads)
             .map_err(|e| Error::io("starting zstd", e))?;
-        zstd.include_checksum(true)
-            .map_err(|e| Error::io("configuring zstd", e))?;
-        if opts.threads > 0 {
-            zstd.multithread(opts.threads)
-                .map_err(|e| Error::io("configuring zstd threads", e))?;
-        }
         let mut tar = tar::Builder::new(zstd);
         tar.mode(tar::HeaderMode::Deterministic);
         let generated_at = opts.generated_at.unwrap_or_else(Timestamp::now);
