@@ -333,14 +333,18 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     for (name, path) in &files {
         let file =
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        // Chunks of a few MiB: the entity writer shares each among its workers.
-        let mut reader = BufReader::with_capacity(2 << 20, progress.track(file));
         let mut entity = export.entity(name)?;
-        crate::lines::for_each_chunk(
-            &mut reader,
-            |e| Error::io(format!("reading {}", path.display()), e),
-            |chunk| entity.write_jsonl(chunk),
-        )?;
+        // The entity writer reads chunks of a few MiB straight into the
+        // buffers its workers share.
+        entity
+            .write_jsonl_from(progress.track(file))
+            .map_err(|e| match e {
+                // Name the file that could not be read.
+                Error::Io { context, source } if context == redarc::READING_RECORDS => {
+                    Error::io_path("reading", path, source)
+                }
+                other => other,
+            })?;
         entity.finish()?;
     }
     progress.label("finish");

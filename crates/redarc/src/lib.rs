@@ -54,7 +54,7 @@ pub mod sample;
 pub use archive::{
     unpack, verify, ArchiveReader, Check, CheckLevel, EntityWriter, ExportOptions, ExportWriter,
     Identities, ReadLimits, Recipients, Records, VerifyReport, DEFAULT_LEVEL, DEFAULT_MAX_RECORD,
-    DEFAULT_MAX_WORK_FACTOR, DEFAULT_PART_SIZE,
+    DEFAULT_MAX_WORK_FACTOR, DEFAULT_PART_SIZE, READING_RECORDS,
 };
 pub use error::{ArchiveProblem, DecryptFailure, Error, Result};
 pub use format::Manifest;

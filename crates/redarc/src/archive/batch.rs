@@ -116,6 +116,19 @@ pub(crate) type Work<T> = dyn Fn(&str, &[u8], &mut T) -> bool + Send + Sync;
 /// Text the threads read, shared with them for one call.
 pub(crate) type SharedText = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
+/// Text read from a stream into a buffer of its own: `buf[..len]`. The
+/// buffer keeps its length between reads, so refilling it writes no zeros.
+pub(crate) struct Chunk {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) len: usize,
+}
+
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
 /// A piece of work: `text[range]`, the `seq`-th piece of the current call.
 struct Task<T> {
     seq: usize,

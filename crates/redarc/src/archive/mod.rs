@@ -14,5 +14,6 @@ pub use crypto::{Identities, Recipients, DEFAULT_MAX_WORK_FACTOR};
 pub use reader::{unpack, verify, ArchiveReader, Check, CheckLevel, Records, VerifyReport};
 pub use stream::ReadLimits;
 pub use writer::{
-    EntityWriter, ExportOptions, ExportWriter, DEFAULT_LEVEL, DEFAULT_MAX_RECORD, DEFAULT_PART_SIZE,
+    EntityWriter, ExportOptions, ExportWriter, DEFAULT_LEVEL, DEFAULT_MAX_RECORD,
+    DEFAULT_PART_SIZE, READING_RECORDS,
 };

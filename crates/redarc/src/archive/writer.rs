@@ -23,6 +23,17 @@ use crate::Result;
 /// is also the writer's main memory cost.
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 
+/// The context of the [`Error::Io`] [`EntityWriter::write_jsonl_from`]
+/// returns when its reader fails, so that a caller can name the source.
+pub const READING_RECORDS: &str = "reading the records";
+
+/// Bytes [`EntityWriter::write_jsonl_from`] reads at a time.
+const READ_CHUNK: usize = 2 << 20;
+
+fn still_shared() -> Error {
+    Error::Usage("a chunk of records is still with the worker threads".into())
+}
+
 /// Default zstd level: 1.
 ///
 /// On JSONL exports level 1 is both faster and smaller than the zstd
@@ -664,72 +675,182 @@ impl<W: Write> EntityWriter<'_, W> {
     /// As [`EntityWriter::write_json_line`], naming the failed record by
     /// its number in the entity.
     pub fn write_jsonl(&mut self, text: &[u8]) -> Result<()> {
-        let threads = self.export.opts.workers;
-        if threads <= 1 || text.len() < 2 * batch::PIECE_BYTES {
+        let Some(mut workers) = self.workers_for(text.len()) else {
             for line in batch::records(text) {
                 self.push_line(line, false)?;
             }
             return Ok(());
-        }
-        let mut workers = match self.export.workers.take() {
-            Some(w) => w,
-            None => {
-                let redactor = self.export.opts.redactor.clone();
-                let prepare: Arc<batch::Work<batch::Prepared>> =
-                    Arc::new(move |entity, piece, p: &mut batch::Prepared| {
-                        for (k, line) in (1..).zip(batch::records(piece)) {
-                            let prepared = prepare_record(
-                                redactor.as_ref(),
-                                entity,
-                                k,
-                                line,
-                                false,
-                                &mut p.out,
-                                &mut p.report,
-                            );
-                            if let Err(e) = prepared {
-                                p.failed = Some(e);
-                                break;
-                            }
-                            p.ends.push(p.out.len());
-                        }
-                        // Nothing after a failed record is committed.
-                        p.failed.is_some()
-                    });
-                match batch::Workers::start(threads, prepare) {
-                    Ok(w) => w,
-                    Err(_) => {
-                        // No thread could start: the calling thread does
-                        // the work, as with one worker.
-                        self.export.opts.workers = 1;
-                        return self.write_jsonl(text);
-                    }
-                }
-            }
         };
         let name = self.name.clone();
-        let outcome = workers.run(&name, text, |p| {
-            let mut from = 0;
-            for &end in &p.ends {
-                let start = self.export.part.len();
-                self.export.part.extend_from_slice(&p.out[from..end]);
-                self.commit(start)?;
-                from = end;
-            }
-            self.export.report.merge(&p.report);
-            match p.failed.take() {
-                // Renumbered: the thread counted from the piece's start.
-                Some(Error::Record { entity, detail, .. }) => Err(Error::Record {
-                    entity,
-                    record: self.record_no + 1,
-                    detail,
-                }),
-                Some(other) => Err(other),
-                None => Ok(()),
-            }
-        });
+        let outcome = workers.run(&name, text, |p| self.commit_piece(p));
         self.export.workers = Some(workers);
         outcome
+    }
+
+    /// Writes the records of the JSONL that `reader` holds, to its end, as
+    /// [`EntityWriter::write_jsonl`] would for the whole text at once.
+    /// Returns the bytes read.
+    ///
+    /// The text is read in chunks of a few MiB straight into buffers the
+    /// worker threads share, so no copy of it is made. A line longer than
+    /// a chunk is gathered whole, but never past the record size limit
+    /// ([`ExportOptions::max_record`]): such a line fails as too large
+    /// before it is read to its end.
+    ///
+    /// ```
+    /// # fn main() -> redarc::Result<()> {
+    /// use redarc::{ExportOptions, ExportWriter, Identities, Recipients};
+    /// let identity = Identities::generate_x25519();
+    /// let recipients = Recipients::parse(&identity.recipients())?;
+    /// let mut export = ExportWriter::new(Vec::new(), &recipients, ExportOptions::new("dev"))?;
+    /// let mut logs = export.entity("logs")?;
+    /// let read = logs.write_jsonl_from(&b"{\"n\":1}\n{\"n\":2}"[..])?;
+    /// assert_eq!((read, logs.records()), (15, 2));
+    /// # logs.finish()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EntityWriter::write_jsonl`]; [`Error::Io`] if reading fails.
+    pub fn write_jsonl_from(&mut self, mut reader: impl std::io::Read) -> Result<u64> {
+        let mut chunk = Arc::new(batch::Chunk {
+            buf: vec![0; READ_CHUNK],
+            len: 0,
+        });
+        let mut read = 0u64;
+        loop {
+            let c = Arc::get_mut(&mut chunk).ok_or_else(still_shared)?;
+            let mut end_of_input = false;
+            while c.len < c.buf.len() {
+                match reader.read(&mut c.buf[c.len..]) {
+                    Ok(0) => {
+                        end_of_input = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        c.len += n;
+                        read += n as u64;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io(READING_RECORDS, e)),
+                }
+            }
+            // Whole lines only, but for the last.
+            let end = if end_of_input {
+                c.len
+            } else if let Some(nl) = memchr::memrchr(b'\n', &c.buf[..c.len]) {
+                nl + 1
+            } else if c.len as u64 > self.export.opts.max_record + 2 {
+                // One line, longer than any record may be (with its line end).
+                return Err(self.record_error(format!(
+                    "record is larger than the limit of {} bytes",
+                    self.export.opts.max_record
+                )));
+            } else {
+                // One line longer than the buffer: read on into a larger one.
+                let larger = c.buf.len().saturating_mul(2);
+                c.buf.resize(larger, 0);
+                continue;
+            };
+            let rest = c.len - end;
+            c.len = end;
+            let text: batch::SharedText = chunk.clone();
+            self.write_shared(text)?;
+            let c = Arc::get_mut(&mut chunk).ok_or_else(still_shared)?;
+            // The start of the next line goes to the front of the buffer,
+            // which shrinks back after a long line.
+            c.buf.copy_within(end..end + rest, 0);
+            c.len = rest;
+            if c.buf.len() > READ_CHUNK && rest <= READ_CHUNK {
+                c.buf.truncate(READ_CHUNK);
+                c.buf.shrink_to_fit();
+            }
+            if end_of_input {
+                return Ok(read);
+            }
+        }
+    }
+
+    /// [`EntityWriter::write_jsonl`] for text already in a shared buffer.
+    fn write_shared(&mut self, text: batch::SharedText) -> Result<()> {
+        let Some(mut workers) = self.workers_for((*text).as_ref().len()) else {
+            return self.write_jsonl((*text).as_ref());
+        };
+        let name = self.name.clone();
+        let outcome = workers
+            .dispatch_shared(&name, text)
+            .and_then(|()| workers.collect(|p| self.commit_piece(p)));
+        self.export.workers = Some(workers);
+        outcome
+    }
+
+    /// The export's worker threads, started at the first call, for `len`
+    /// bytes of text; `None` when the calling thread should do the work:
+    /// one worker asked for, too little text to share, or no thread could
+    /// start.
+    fn workers_for(&mut self, len: usize) -> Option<batch::Workers<batch::Prepared>> {
+        let threads = self.export.opts.workers;
+        if threads <= 1 || len < 2 * batch::PIECE_BYTES {
+            return None;
+        }
+        if let Some(w) = self.export.workers.take() {
+            return Some(w);
+        }
+        let redactor = self.export.opts.redactor.clone();
+        let prepare: Arc<batch::Work<batch::Prepared>> =
+            Arc::new(move |entity, piece, p: &mut batch::Prepared| {
+                for (k, line) in (1..).zip(batch::records(piece)) {
+                    let prepared = prepare_record(
+                        redactor.as_ref(),
+                        entity,
+                        k,
+                        line,
+                        false,
+                        &mut p.out,
+                        &mut p.report,
+                    );
+                    if let Err(e) = prepared {
+                        p.failed = Some(e);
+                        break;
+                    }
+                    p.ends.push(p.out.len());
+                }
+                // Nothing after a failed record is committed.
+                p.failed.is_some()
+            });
+        match batch::Workers::start(threads, prepare) {
+            Ok(w) => Some(w),
+            Err(_) => {
+                // No thread could start: the calling thread does the work,
+                // as with one worker.
+                self.export.opts.workers = 1;
+                None
+            }
+        }
+    }
+
+    /// Commits the records a worker prepared, in order, as
+    /// [`EntityWriter::write_json_line`] would have.
+    fn commit_piece(&mut self, p: &mut batch::Prepared) -> Result<()> {
+        let mut from = 0;
+        for &end in &p.ends {
+            let start = self.export.part.len();
+            self.export.part.extend_from_slice(&p.out[from..end]);
+            self.commit(start)?;
+            from = end;
+        }
+        self.export.report.merge(&p.report);
+        match p.failed.take() {
+            // Renumbered: the thread counted from the piece's start.
+            Some(Error::Record { entity, detail, .. }) => Err(Error::Record {
+                entity,
+                record: self.record_no + 1,
+                detail,
+            }),
+            Some(other) => Err(other),
+            None => Ok(()),
+        }
     }
 
     /// Closes the entity: writes its last part (an empty part for an entity

@@ -453,9 +453,22 @@ fn jsonl(n: usize) -> String {
     text
 }
 
+/// A reader that hands out at most a few KiB per read.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.0.len()).min(7919);
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
 /// Writes `text` as entity `events` with `workers` threads, handed over in
-/// chunks of about `chunk` bytes (whole lines); returns the archive, the
-/// manifest and the first error.
+/// chunks of about `chunk` bytes (whole lines), or read by
+/// `write_jsonl_from` when `chunk` is 0; returns the archive, the manifest
+/// and the first error.
 fn write_jsonl_export(
     r: &Recipients,
     text: &str,
@@ -472,6 +485,13 @@ fn write_jsonl_export(
     let mut e = export.entity("events").unwrap();
     let mut failed = None;
     let mut rest = text.as_bytes();
+    if chunk == 0 {
+        match e.write_jsonl_from(Trickle(rest)) {
+            Ok(read) => assert_eq!(read, rest.len() as u64),
+            Err(err) => failed = Some(err),
+        }
+        rest = &[];
+    }
     while !rest.is_empty() && failed.is_none() {
         let end = match rest.iter().skip(chunk).position(|&b| b == b'\n') {
             Some(at) => chunk + at + 1,
@@ -512,7 +532,7 @@ fn write_jsonl_on_several_threads_writes_the_same_archive() {
     let summary = want_manifest.redaction.clone().unwrap();
     assert!(summary.total >= 2 * 6000 / 7, "{}", summary.total);
     for workers in [1, 2, 3] {
-        for chunk in [1, 100_000, 300_000, usize::MAX / 2] {
+        for chunk in [0, 1, 100_000, 300_000, usize::MAX / 2] {
             let (archive, manifest, failed) = write_jsonl_export(&r, &text, workers, chunk);
             assert!(
                 failed.is_none(),
@@ -543,8 +563,13 @@ fn write_jsonl_names_the_first_bad_record_on_every_thread_count() {
         text.push_str(&bad);
         text.push('\n');
         text.push_str(&jsonl(3000));
-        for workers in [1, 2, 3] {
-            let (_, manifest, failed) = write_jsonl_export(&r, &text, workers, usize::MAX / 2);
+        for (workers, chunk) in [
+            (1, usize::MAX / 2),
+            (2, usize::MAX / 2),
+            (3, usize::MAX / 2),
+            (2, 0),
+        ] {
+            let (_, manifest, failed) = write_jsonl_export(&r, &text, workers, chunk);
             let err = failed.expect("the bad record must fail");
             match &err {
                 Error::Record { entity, record, .. } => {
@@ -557,6 +582,94 @@ fn write_jsonl_names_the_first_bad_record_on_every_thread_count() {
             // The records before it were written, none after it.
             assert_eq!(manifest.entity("events").unwrap().records, 4000);
         }
+    }
+}
+
+/// The plaintext tar of entity `e` written by `write`, without redaction.
+fn unredacted(
+    r: &Recipients,
+    ids: &Identities,
+    workers: usize,
+    write: impl FnOnce(&mut redarc::EntityWriter<'_, &mut Vec<u8>>) -> redarc::Result<()>,
+) -> Vec<u8> {
+    let opts = ExportOptions::new("test")
+        .generated_at(fixed_time())
+        .workers(workers);
+    let mut out = Vec::new();
+    let mut export = ExportWriter::new(&mut out, r, opts).unwrap();
+    let mut e = export.entity("e").unwrap();
+    write(&mut e).unwrap();
+    e.finish().unwrap();
+    export.finish().unwrap();
+    plaintext(&out, ids)
+}
+
+#[test]
+fn write_jsonl_from_reads_across_chunks_and_long_lines() {
+    let (ids, r) = key();
+    // Several read chunks (2 MiB each), a 3 MiB line among them, and a
+    // last line without its newline.
+    let mut text = Vec::new();
+    for i in 0..100_000 {
+        text.extend_from_slice(format!("{{\"i\":{i},\"s\":\"some words here\"}}\n").as_bytes());
+        if i == 30_000 {
+            let long = "y".repeat(3 << 20);
+            text.extend_from_slice(format!("{{\"long\":\"{long}\"}}\r\n").as_bytes());
+        }
+    }
+    text.extend_from_slice(b"{\"last\":true}");
+    assert!(text.len() > 3 * (2 << 20));
+    let want = unredacted(&r, &ids, 1, |e| e.write_jsonl(&text));
+    for workers in [1, 2] {
+        let got = unredacted(&r, &ids, workers, |e| {
+            let read = e.write_jsonl_from(Trickle(&text))?;
+            assert_eq!(read, text.len() as u64);
+            assert_eq!(e.records(), 100_002);
+            Ok(())
+        });
+        assert!(got == want, "workers {workers}");
+    }
+}
+
+#[test]
+fn write_jsonl_from_stops_at_a_line_past_the_limit_and_names_read_errors() {
+    let (_, r) = key();
+    let mut out = Vec::new();
+    let opts = ExportOptions::new("t").max_record(1 << 20);
+    let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+    let mut e = export.entity("a").unwrap();
+    // An endless line after two records: refused, not gathered for ever.
+    let endless = std::io::Read::chain(&b"{}\n{}\n"[..], std::io::repeat(b'x'));
+    let err = e.write_jsonl_from(endless).unwrap_err();
+    match &err {
+        Error::Record {
+            entity,
+            record,
+            detail,
+        } => {
+            assert_eq!((entity.as_str(), *record), ("a", 3), "{err}");
+            assert!(detail.contains("larger than the limit"), "{detail}");
+        }
+        other => panic!("not a record error: {other}"),
+    }
+    assert_eq!(e.records(), 2);
+
+    struct Failing(usize);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(b'\n');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+    let err = e.write_jsonl_from(Failing(100)).unwrap_err();
+    match &err {
+        Error::Io { context, .. } => assert_eq!(context, redarc::READING_RECORDS),
+        other => panic!("not an I/O error: {other}"),
     }
 }
 
