@@ -321,6 +321,7 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
         .as_file()
         .try_clone()
         .map_err(|e| Error::io("opening the temporary file", e))?;
+    let file = write_behind::WriteBehind::new(file);
     let sink = Sha256Writer::new(std::io::BufWriter::with_capacity(1 << 20, file));
     let mut export = ExportWriter::new_pipelined(sink, &recipients, opts)?;
     // Progress is the input consumed: redaction and compression keep pace with it.
@@ -352,7 +353,9 @@ pub(crate) fn pack_dir(args: &PackArgs) -> redarc::Result<Packed> {
     let (buffered, digest, bytes) = sink.finish();
     let file = buffered
         .into_inner()
-        .map_err(|e| Error::io("flushing the archive", e.into_error()))?;
+        .map_err(|e| Error::io("flushing the archive", e.into_error()))?
+        .finish()
+        .map_err(|e| Error::io("syncing the archive", e))?;
     file.sync_all()
         .map_err(|e| Error::io("syncing the archive", e))?;
     tmp.persist_noclobber(&args.output).map_err(|e| {
@@ -681,6 +684,117 @@ pub(crate) fn unpack(args: &UnpackArgs) -> redarc::Result<i32> {
         ),
     }
     Ok(0)
+}
+
+/// Writing the archive file with its data on its way to disk as it grows.
+mod write_behind {
+    use std::fs::File;
+    use std::io::{self, Write};
+    use std::sync::mpsc::{sync_channel, SyncSender};
+    use std::thread::JoinHandle;
+
+    /// Bytes written between two requests to flush.
+    const FLUSH_EVERY: u64 = 8 << 20;
+
+    /// A file whose data a thread of its own flushes to disk (`fdatasync`
+    /// on a second handle) every [`FLUSH_EVERY`] bytes, while writing goes
+    /// on; the final `sync_all` then waits only for the last few MiB
+    /// instead of the whole archive.
+    pub(crate) struct WriteBehind {
+        file: File,
+        since: u64,
+        flush: Option<SyncSender<()>>,
+        flusher: Option<JoinHandle<io::Result<()>>>,
+    }
+
+    impl WriteBehind {
+        /// Without a second handle or a thread, the file is only synced at
+        /// the end, as before.
+        pub(crate) fn new(file: File) -> WriteBehind {
+            let mut w = WriteBehind {
+                file,
+                since: 0,
+                flush: None,
+                flusher: None,
+            };
+            let Ok(other) = w.file.try_clone() else {
+                return w;
+            };
+            // One request waiting at most: requests made meanwhile are
+            // covered by the flush that follows.
+            let (flush, requests) = sync_channel::<()>(1);
+            let started = std::thread::Builder::new()
+                .name("redarc-flush".into())
+                .spawn(move || {
+                    for () in requests {
+                        other.sync_data()?;
+                    }
+                    Ok(())
+                });
+            if let Ok(handle) = started {
+                w.flush = Some(flush);
+                w.flusher = Some(handle);
+            }
+            w
+        }
+
+        /// Stops the flushing thread and returns the file; the error of a
+        /// flush that failed, if one did (the caller's own `sync_all` on
+        /// the same open file might not see it again).
+        pub(crate) fn finish(mut self) -> io::Result<File> {
+            drop(self.flush.take());
+            if let Some(handle) = self.flusher.take() {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the flushing thread panicked")))?;
+            }
+            Ok(self.file)
+        }
+    }
+
+    impl Write for WriteBehind {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.file.write(buf)?;
+            self.since += n as u64;
+            if self.since >= FLUSH_EVERY {
+                self.since = 0;
+                if let Some(flush) = &self.flush {
+                    // Full: a flush is already due. Gone: the thread met an
+                    // error, which `finish` returns.
+                    let _ = flush.try_send(());
+                }
+            }
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.file.flush()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::io::Read;
+
+        #[test]
+        fn everything_written_is_in_the_file_after_finish() {
+            let tmp = tempfile::tempfile().unwrap();
+            let mut w = WriteBehind::new(tmp);
+            assert!(w.flusher.is_some());
+            let block: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+            for _ in 0..20 {
+                w.write_all(&block).unwrap();
+            }
+            let mut file = w.finish().unwrap();
+            use std::io::Seek;
+            file.rewind().unwrap();
+            let mut back = Vec::new();
+            file.read_to_end(&mut back).unwrap();
+            assert_eq!(back.len(), 20 << 20);
+            assert!(back.chunks(1 << 20).all(|c| c == &block[..]));
+        }
+    }
 }
 
 /// SHA-256 of everything written through, for the transport checksum.
