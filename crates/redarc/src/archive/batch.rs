@@ -209,34 +209,15 @@ impl<T: Piece> Workers<T> {
         })
     }
 
-    /// Prepares the records of `text` (whole lines of `entity`) in pieces
-    /// on the threads and hands each piece to `commit`, in order, as soon
-    /// as it and the ones before it are done. The first error, from a
-    /// piece or from `commit`, ends the committing and is returned once
-    /// every piece of the call is back.
-    pub(crate) fn run(
-        &mut self,
-        entity: &str,
-        text: &[u8],
-        commit: impl FnMut(&mut T) -> Result<()>,
-    ) -> Result<()> {
-        self.dispatch(entity, text)?;
-        self.collect(commit)
-    }
-
-    /// The first half of [`Workers::run`]: hands the pieces of `text` to
-    /// the threads and returns at once, so that the caller can work
+    /// Hands the pieces of `text` (whole lines of `entity`) to the threads
+    /// to prepare, and returns at once, so that the caller can work
     /// meanwhile. [`Workers::collect`] must follow before the next call.
     ///
     /// # Errors
     /// [`Error::Usage`] if an earlier call's pieces were not collected, or
     /// the threads stopped.
     pub(crate) fn dispatch(&mut self, entity: &str, text: &[u8]) -> Result<()> {
-        if self.in_flight > 0 {
-            return Err(Error::Usage(
-                "the pieces of an earlier call were not collected".into(),
-            ));
-        }
+        self.uncollected()?;
         let pieces = pieces(text, PIECE_BYTES);
         // The threads read the text from a buffer they share; once a call
         // is over none holds it, and the next call reuses it.
@@ -260,13 +241,19 @@ impl<T: Piece> Workers<T> {
     /// # Errors
     /// As [`Workers::dispatch`].
     pub(crate) fn dispatch_shared(&mut self, entity: &str, text: SharedText) -> Result<()> {
+        self.uncollected()?;
+        let pieces = pieces((*text).as_ref(), PIECE_BYTES);
+        self.hand_out(entity, &pieces, &text)
+    }
+
+    /// Refuses a call while an earlier one's pieces are out.
+    fn uncollected(&self) -> Result<()> {
         if self.in_flight > 0 {
             return Err(Error::Usage(
                 "the pieces of an earlier call were not collected".into(),
             ));
         }
-        let pieces = pieces((*text).as_ref(), PIECE_BYTES);
-        self.hand_out(entity, &pieces, &text)
+        Ok(())
     }
 
     /// Queues one task per piece of `text`.
@@ -291,8 +278,11 @@ impl<T: Piece> Workers<T> {
         Ok(())
     }
 
-    /// The second half of [`Workers::run`]: waits for the pieces handed
-    /// out by [`Workers::dispatch`] and commits them as `run` does.
+    /// Waits for the pieces handed out by [`Workers::dispatch`] (or
+    /// [`Workers::dispatch_shared`]) and hands each to `commit`, in order,
+    /// as soon as it and the ones before it are done. The first error,
+    /// from a piece or from `commit`, ends the committing and is returned
+    /// once every piece of the call is back.
     pub(crate) fn collect(&mut self, mut commit: impl FnMut(&mut T) -> Result<()>) -> Result<()> {
         let count = std::mem::take(&mut self.in_flight);
         let mut slots: Vec<Option<Done<T>>> = std::iter::repeat_with(|| None).take(count).collect();
@@ -491,16 +481,18 @@ mod tests {
     /// Runs `text` through `workers` and returns the committed records.
     fn committed(workers: &mut Workers<Prepared>, text: &[u8]) -> (Vec<String>, Result<()>) {
         let mut seen = Vec::new();
-        let outcome = workers.run("e", text, |p| {
-            let mut start = 0;
-            for &end in &p.ends {
-                seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
-                start = end;
-            }
-            match p.failed.take() {
-                Some(e) => Err(e),
-                None => Ok(()),
-            }
+        let outcome = workers.dispatch("e", text).and_then(|()| {
+            workers.collect(|p| {
+                let mut start = 0;
+                for &end in &p.ends {
+                    seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
+                    start = end;
+                }
+                match p.failed.take() {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                }
+            })
         });
         (seen, outcome)
     }

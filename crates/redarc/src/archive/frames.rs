@@ -56,13 +56,6 @@ impl<W: Write> Write for Compressor<W> {
         }
     }
 
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Compressor::Frames(f) => f.write_all(buf),
-            Compressor::Stream(s) => s.write_all(buf),
-        }
-    }
-
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Compressor::Frames(f) => f.flush(),
@@ -98,12 +91,15 @@ impl<W: Write> Frames<W> {
         })
     }
 
-    /// Compresses `data` (at most [`FRAME_BYTES`]) as one frame.
-    fn frame(&mut self, data: &[u8]) -> io::Result<()> {
+    /// Compresses `data` (at most [`FRAME_BYTES`], or `pending` when
+    /// `None`) as one frame and writes it.
+    fn frame(&mut self, data: Option<&[u8]>) -> io::Result<()> {
+        let data = data.unwrap_or(&self.pending);
         self.out.clear();
         self.out
             .reserve(zstd::zstd_safe::compress_bound(data.len()));
         self.zstd.compress_to_buffer(data, &mut self.out)?;
+        self.pending.clear();
         self.framed = true;
         self.inner.write_all(&self.out)
     }
@@ -113,18 +109,13 @@ impl<W: Write> Frames<W> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        let done = self.frame(&pending);
-        self.pending = pending;
-        self.pending.clear();
-        done
+        self.frame(None)
     }
 
     fn finish(mut self) -> io::Result<W> {
-        self.frame_pending()?;
-        if !self.framed {
-            // An empty frame: zstd readers refuse an empty stream.
-            self.frame(&[])?;
+        if !self.pending.is_empty() || !self.framed {
+            // The rest, or an empty frame: zstd readers refuse an empty stream.
+            self.frame(None)?;
         }
         Ok(self.inner)
     }
@@ -135,7 +126,7 @@ impl<W: Write> Write for Frames<W> {
         if self.pending.is_empty() && buf.len() >= FRAME_BYTES {
             // A whole frame straight from the caller's buffer.
             let (frame, _) = buf.split_at(FRAME_BYTES);
-            self.frame(frame)?;
+            self.frame(Some(frame))?;
             return Ok(FRAME_BYTES);
         }
         if self.pending.capacity() == 0 {

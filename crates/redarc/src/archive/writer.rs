@@ -675,16 +675,7 @@ impl<W: Write> EntityWriter<'_, W> {
     /// As [`EntityWriter::write_json_line`], naming the failed record by
     /// its number in the entity.
     pub fn write_jsonl(&mut self, text: &[u8]) -> Result<()> {
-        let Some(mut workers) = self.workers_for(text.len()) else {
-            for line in batch::records(text) {
-                self.push_line(line, false)?;
-            }
-            return Ok(());
-        };
-        let name = self.name.clone();
-        let outcome = workers.run(&name, text, |p| self.commit_piece(p));
-        self.export.workers = Some(workers);
-        outcome
+        self.write_pieces(text, |workers, name| workers.dispatch(name, text))
     }
 
     /// Writes the records of the JSONL that `reader` holds, to its end, as
@@ -772,15 +763,32 @@ impl<W: Write> EntityWriter<'_, W> {
         }
     }
 
-    /// [`EntityWriter::write_jsonl`] for text already in a shared buffer.
+    /// [`EntityWriter::write_jsonl`] for text already in a shared buffer,
+    /// which the workers read without a copy.
     fn write_shared(&mut self, text: batch::SharedText) -> Result<()> {
-        let Some(mut workers) = self.workers_for((*text).as_ref().len()) else {
-            return self.write_jsonl((*text).as_ref());
+        let shared = Arc::clone(&text);
+        self.write_pieces((*text).as_ref(), |workers, name| {
+            workers.dispatch_shared(name, shared)
+        })
+    }
+
+    /// Writes the records of `text`: on the calling thread, or on the
+    /// worker threads, which `dispatch` hands the text to; their pieces
+    /// are then committed in order.
+    fn write_pieces(
+        &mut self,
+        text: &[u8],
+        dispatch: impl FnOnce(&mut batch::Workers<batch::Prepared>, &str) -> Result<()>,
+    ) -> Result<()> {
+        let Some(mut workers) = self.workers_for(text.len()) else {
+            for line in batch::records(text) {
+                self.push_line(line, false)?;
+            }
+            return Ok(());
         };
         let name = self.name.clone();
-        let outcome = workers
-            .dispatch_shared(&name, text)
-            .and_then(|()| workers.collect(|p| self.commit_piece(p)));
+        let outcome =
+            dispatch(&mut workers, &name).and_then(|()| workers.collect(|p| self.commit_piece(p)));
         self.export.workers = Some(workers);
         outcome
     }
