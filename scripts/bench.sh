@@ -5,8 +5,8 @@
 #   2. makes an identity with `redarc keygen` (its recipient checked with
 #      `age-keygen -y`), used by redarc and by the age pipelines alike;
 #   3. times, alternating round by round (one warm-up run of each first, then
-#      RUNS rounds of every command in turn, each round starting one command
-#      further on), and takes medians:
+#      RUNS rounds of every command in turn, every round after the first in
+#      a shuffled order), and takes medians:
 #        redarc pack             vs  tar -cf - -C DIR . | zstd -3 -T1 | age -r R > A
 #                                vs  tar -cf - -C DIR . | zstd -3 -T0 | age -r R > A
 #        redarc unpack / verify  vs  age -d -i KEY A | zstd -d | tar -xf - -C OUT
@@ -245,15 +245,23 @@ for n in "${NAMES[@]}"; do measure "$n" 0 0; done
 
 say "bench: $RUNS alternating rounds of: ${NAMES[*]}"
 read -r mb0 mt0 < <(cpu_ticks); own0=$(own_ticks); w0=$EPOCHREALTIME
-# Each round starts one command further on (pack, -T1, … in round 1; -T1,
-# -T0, …, pack in round 2; …), so that no command always follows the same
-# one: what a command leaves behind (dirty or freed page cache, pages the
-# host has taken back) would otherwise slow the same successor every round.
+# Round 1 runs the commands in the order above; every later round in a
+# shuffled order (seeded by --seed, so a rerun repeats it), so that no command
+# always follows the same one: what a command leaves behind (dirty or freed
+# page cache, pages the host has taken back) would otherwise slow the same
+# successor every round. (Rotating the order would not do: it keeps every
+# command's predecessor.)
+RANDOM=$SEED
+ORDER=("${NAMES[@]}")
 for ((r = 1; r <= RUNS; r++)); do
+  if [ "$r" -gt 1 ]; then
+    for ((i = ${#ORDER[@]} - 1; i > 0; i--)); do
+      j=$((RANDOM % (i + 1)))
+      t=${ORDER[i]}; ORDER[i]=${ORDER[j]}; ORDER[j]=$t
+    done
+  fi
   printf 'round %d:' "$r" >&2
-  for ((k = 0; k < ${#NAMES[@]}; k++)); do
-    measure "${NAMES[(r - 1 + k) % ${#NAMES[@]}]}" "$r" 1
-  done
+  for n in "${ORDER[@]}"; do measure "$n" "$r" 1; done
   printf '\n' >&2
 done
 read -r mb1 mt1 < <(cpu_ticks); own1=$(own_ticks); w1=$EPOCHREALTIME
