@@ -207,15 +207,15 @@ prep_redact()  { rm -rf "$OUT/redact.$1"; mkdir "$OUT/redact.$1"
                  CMD=(taskset -c 0 "$BIN" redact "$EXPORT" -o "$OUT/redact.$1"); }
 clean_redact() { rm -rf "$OUT/redact.$1"; }
 
-declare -A TIMES=() PEAK=()
+declare -A TIMES=() PEAK=() CPUS=() SYSS=()
 # measure NAME RUN RECORD: one run, timed; RECORD=1 keeps the figures.
 measure() {
-  local name=$1 run=$2 record=$3 s e secs rss
+  local name=$1 run=$2 record=$3 s e secs rss user sys
   CMD=()
   "prep_$name" "$run"
   sync
   s=$EPOCHREALTIME
-  if ! /usr/bin/time -f %M -o "$LOG/rss" "${CMD[@]}" >"$LOG/cmd.out" 2>"$LOG/cmd.err"; then
+  if ! /usr/bin/time -f '%M %U %S' -o "$LOG/rss" "${CMD[@]}" >"$LOG/cmd.out" 2>"$LOG/cmd.err"; then
     say "bench: ${LABEL[$name]} (run $run) failed:"
     tail -n 20 "$LOG/cmd.err" >&2
     exit 1
@@ -224,10 +224,12 @@ measure() {
   "clean_$name" "$run"
   if [ "$record" = 1 ]; then
     secs=$(awk -v s="$s" -v e="$e" 'BEGIN{printf "%.6f", e - s}')
-    rss=$(tail -n 1 "$LOG/rss")
+    read -r rss user sys < <(tail -n 1 "$LOG/rss")
     TIMES[$name]="${TIMES[$name]:-} $secs"
+    CPUS[$name]="${CPUS[$name]:-} $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}')"
+    SYSS[$name]="${SYSS[$name]:-} $sys"
     if [ -z "${PEAK[$name]:-}" ] || [ "$rss" -gt "${PEAK[$name]}" ]; then PEAK[$name]=$rss; fi
-    printf ' %s %.3fs' "$name" "$secs" >&2
+    printf ' %s %.3fs (cpu %.2f+%.2f)' "$name" "$secs" "$user" "$sys" >&2
   fi
 }
 
@@ -274,9 +276,11 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- figures -----------------------------------------------------------------
 median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{a[NR] = $1} END {if (NR % 2) printf "%.6f", a[(NR + 1) / 2]; else printf "%.6f", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 minmax() { tr ' ' '\n' | awk 'NF' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.3f–%.3f", lo, hi}'; }
-declare -A MED=() MBS=() MIB=()
+declare -A MED=() MBS=() MIB=() MCPU=() MSYS=()
 for n in "${NAMES[@]}"; do
   MED[$n]=$(median <<<"${TIMES[$n]}")
+  MCPU[$n]=$(median <<<"${CPUS[$n]}")
+  MSYS[$n]=$(median <<<"${SYSS[$n]}")
   MBS[$n]=$(awk -v b="$BYTES" -v t="${MED[$n]}" 'BEGIN{printf "%.1f", b / 1e6 / t}')
   MIB[$n]=$(awk -v k="${PEAK[$n]}" 'BEGIN{printf "%.1f", k / 1024}')
 done
@@ -318,13 +322,13 @@ done
   echo "         other processes during the timed rounds: ~$OTHER_LOAD cores (busy CPU time not ours / wall time)"
   echo "redarc:  $BIN${REDACTION:+ (redaction: $REDACTION)}"
   echo
-  echo "| command | median s | min–max s | MB/s | peak RSS MiB |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| command | median s | min–max s | MB/s | CPU s (of it system) | peak RSS MiB |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for n in pack pipe_t1 pipe_t0 unpack verify reverse redact; do
     if [ -n "${MED[$n]:-}" ]; then
-      printf '| %s | %.3f | %s | %.0f | %s |\n' "${LABEL[$n]//|/\\|}" "${MED[$n]}" "$(minmax <<<"${TIMES[$n]}")" "${MBS[$n]}" "${MIB[$n]}"
+      printf '| %s | %.3f | %s | %.0f | %.2f (%.2f) | %s |\n' "${LABEL[$n]//|/\\|}" "${MED[$n]}" "$(minmax <<<"${TIMES[$n]}")" "${MBS[$n]}" "${MCPU[$n]}" "${MSYS[$n]}" "${MIB[$n]}"
     else
-      printf '| %s | skipped: `redarc redact` is not in this binary | | | |\n' "${LABEL[$n]//|/\\|}"
+      printf '| %s | skipped: `redarc redact` is not in this binary | | | | |\n' "${LABEL[$n]//|/\\|}"
     fi
   done
   echo
@@ -337,7 +341,8 @@ done
     printf '| %s | %s | %s %s | %s |\n' "$cn" "$cv" "${cop/<=/≤}" "$cl" "$cr" | sed 's/| >= /| ≥ /'
   done
   echo
-  echo "(pipeline RSS is its largest process; MB/s is JSONL bytes / median time in every row)"
+  echo "(pipeline RSS is its largest process; MB/s is JSONL bytes / median time in every row;
+ CPU s is the median of user + system time of the command and all its processes)"
 } 
 
 if [ -n "$JSON" ]; then
@@ -355,8 +360,8 @@ if [ -n "$JSON" ]; then
       [ "$first" = 1 ] || printf ',\n'
       first=0
       runs_json=$(tr ' ' '\n' <<<"${TIMES[$n]}" | awk 'NF' | paste -sd, -)
-      printf '    "%s": {"label": "%s", "median_s": %s, "runs_s": [%s], "mb_per_s": %s, "peak_rss_kib": %s, "peak_rss_mib": %s}' \
-        "$n" "${LABEL[$n]}" "${MED[$n]}" "$runs_json" "${MBS[$n]}" "${PEAK[$n]}" "${MIB[$n]}"
+      printf '    "%s": {"label": "%s", "median_s": %s, "runs_s": [%s], "mb_per_s": %s, "cpu_s": %s, "system_s": %s, "peak_rss_kib": %s, "peak_rss_mib": %s}' \
+        "$n" "${LABEL[$n]}" "${MED[$n]}" "$runs_json" "${MBS[$n]}" "${MCPU[$n]}" "${MSYS[$n]}" "${PEAK[$n]}" "${MIB[$n]}"
     done
     printf '\n  },\n  "checks": [\n'
     first=1
