@@ -1,8 +1,9 @@
 //! Where finished members go: straight into the tar → zstd → age stack on
 //! the calling thread, or to a writer thread that owns the stack so that
 //! compression and encryption overlap with record processing. Parts are
-//! hashed where they are written: with a writer thread, on that thread, so
-//! that the calling thread only reads and redacts.
+//! hashed where they are written: with a writer thread, on a thread beside
+//! it while it compresses, so that the calling thread only reads and
+//! redacts.
 
 use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -159,10 +160,12 @@ impl<W: Write + Send + 'static> Sink<W> {
                 } in rx
                 {
                     if hash {
+                        let digest = hash_beside(&data, || append(&mut stack, &header, &data))?;
                         // The receiver only goes away with the writer.
-                        let _ = done.send(sha256(&data));
+                        let _ = done.send(digest);
+                    } else {
+                        append(&mut stack, &header, &data)?;
                     }
-                    append(&mut stack, &header, &data)?;
                     data.clear();
                     let _ = back.try_send(data);
                 }
@@ -176,6 +179,31 @@ impl<W: Write + Send + 'static> Sink<W> {
             handle: Some(handle),
         })
     }
+}
+
+/// Runs `write` while a thread of its own hashes `data`, and returns the
+/// digest once both are done.
+///
+/// Compression and hashing are the writer's two large costs (about 0.32 s
+/// and 0.19 s of CPU for a 200 MB export). Done one after the other on one
+/// thread, they made that thread the slowest stage at the end of an
+/// export, when redaction was done and the other core sat idle; side by
+/// side they finish together. Should the thread not start, the part is
+/// hashed here.
+fn hash_beside(data: &[u8], write: impl FnOnce() -> Result<()>) -> Result<Digest> {
+    std::thread::scope(|scope| {
+        let hasher = std::thread::Builder::new()
+            .name("redarc-hash".into())
+            .spawn_scoped(scope, || sha256(data));
+        let written = write();
+        let digest = match hasher {
+            Ok(h) => h
+                .join()
+                .map_err(|_| Error::Usage("the part hashing thread panicked".into()))?,
+            Err(_) => sha256(data),
+        };
+        written.map(|()| digest)
+    })
 }
 
 fn join<W>(handle: &mut Option<JoinHandle<Result<W>>>) -> Result<W> {
