@@ -14,7 +14,8 @@
 #      unpack, verify and the reverse pipeline all read the same archive (one
 #      written by `redarc pack`); every unpack goes into a fresh empty directory
 #      and every output is removed before the next run;
-#   4. records the peak RSS of every command (/usr/bin/time -f %M);
+#   4. records the peak RSS and the user and system CPU time of every
+#      command (/usr/bin/time -f '%M %U %S');
 #   5. prints a table and the acceptance ratios with PASS/FAIL.
 #
 # Usage: scripts/bench.sh [--size 200MB|2GB] [--runs N] [--keep] [--bin PATH]
