@@ -843,3 +843,65 @@ fn import_on_a_terminal_prints_its_json_record() {
         .count();
     assert_eq!(lines, 40);
 }
+
+/// Runs `cmd` with standard output a pipe whose reading end is already
+/// closed, as `redarc … | head -0` would leave it.
+fn into_closed_pipe(cmd: &mut Command) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(writer).stderr(std::process::Stdio::piped());
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_on_stdout_ends_a_command_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = export_dir(tmp.path());
+    let (id, recipient) = keygen(tmp.path(), "id.txt");
+    let archive = tmp.path().join("a.tar.zst.age");
+    pack(&dir, &archive, &recipient);
+    let mut commands: Vec<(&str, Command)> = vec![
+        ("verify", on_archive("verify", &archive, &id)),
+        ("verify json", on_archive("verify", &archive, &id)),
+        ("inspect", on_archive("inspect", &archive, &id)),
+        ("inspect text", on_archive("inspect", &archive, &id)),
+        ("schema", redarc()),
+        ("keygen", redarc()),
+        ("scan", redarc()),
+    ];
+    commands[1].1.args(["--format", "json"]);
+    commands[3].1.args(["--format", "text"]);
+    commands[4].1.arg("schema");
+    commands[5].1.arg("keygen");
+    let leaky = tmp.path().join("leaky.jsonl");
+    std::fs::write(&leaky, "{\"password\":\"hunter2-secret\"}\n").unwrap();
+    commands[6]
+        .1
+        .arg("scan")
+        .arg(&leaky)
+        .args(["--format", "jsonl"]);
+    for (what, mut cmd) in commands {
+        let out = into_closed_pipe(&mut cmd);
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert!(!stderr.contains("redarc:"), "{what}: {stderr}");
+        exits(what, &out, 141);
+    }
+    // Other write errors on standard output are still reported.
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = run(on_archive("verify", &archive, &id).stdout(full));
+        exits("verify > /dev/full", &out, 2);
+        assert!(
+            text(&out.stderr).contains("writing to standard output"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

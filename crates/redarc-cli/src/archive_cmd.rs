@@ -1,7 +1,7 @@
 //! pack, verify, inspect and unpack.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use redarc::format::{Entity, Manifest};
@@ -517,25 +517,27 @@ pub(crate) fn verify(args: &VerifyArgs) -> redarc::Result<i32> {
                 checks: &report.checks,
             })?;
         }
-        OutputFormat::Text => print_verify_text(&args.archive, &report),
+        OutputFormat::Text => print_verify_text(&args.archive, &report)?,
     }
     Ok(if report.valid { 0 } else { 1 })
 }
 
-fn print_verify_text(archive: &Path, report: &VerifyReport) {
+fn print_verify_text(archive: &Path, report: &VerifyReport) -> redarc::Result<()> {
     let paint = Paint::stdout();
     for c in &report.checks {
         let mark = paint.verdict(c.passed, if c.passed { "ok  " } else { "FAIL" });
         match &c.detail {
-            Some(d) => println!(
+            Some(d) => outln!(
                 "{mark} {:<14} {} checked, {} failed: {d}",
-                c.name, c.checked, c.failed
-            ),
-            None => println!("{mark} {:<14} {} checked", c.name, c.checked),
+                c.name,
+                c.checked,
+                c.failed
+            )?,
+            None => outln!("{mark} {:<14} {} checked", c.name, c.checked)?,
         }
     }
     let m = &report.manifest;
-    println!(
+    outln!(
         "{}: {} ({} entities, {} records, format {}, generated {} in {})",
         archive.display(),
         paint.verdict(report.valid, if report.valid { "valid" } else { "INVALID" }),
@@ -544,7 +546,7 @@ fn print_verify_text(archive: &Path, report: &VerifyReport) {
         m.format_version,
         m.generated_at,
         m.environment
-    );
+    )
 }
 
 /// Arguments of `redarc inspect`.
@@ -568,16 +570,14 @@ pub(crate) fn inspect(args: &InspectArgs) -> redarc::Result<i32> {
     report.to_result()?;
     let m = &report.manifest;
     match args.format {
-        OutputFormat::Json => std::io::stdout()
-            .write_all(&m.to_bytes())
-            .map_err(|e| Error::io("writing the manifest", e))?,
-        OutputFormat::Text => print_manifest_text(m),
+        OutputFormat::Json => crate::output::print_bytes(&m.to_bytes())?,
+        OutputFormat::Text => print_manifest_text(m)?,
     }
     Ok(0)
 }
 
-fn print_manifest_text(m: &Manifest) {
-    println!(
+fn print_manifest_text(m: &Manifest) -> redarc::Result<()> {
+    outln!(
         "{} format {}, generated {} in {} by {} {}",
         m.format,
         m.format_version,
@@ -585,38 +585,43 @@ fn print_manifest_text(m: &Manifest) {
         m.environment,
         m.producer.name,
         m.producer.version
-    );
+    )?;
     if let Some(v) = &m.source_version {
-        println!("source version  {v}");
+        outln!("source version  {v}")?;
     }
-    println!(
+    outln!(
         "{:<24} {:>10} {:>14} {:>6}",
-        "entity", "records", "bytes", "parts"
-    );
+        "entity",
+        "records",
+        "bytes",
+        "parts"
+    )?;
     for e in &m.entities {
-        println!(
+        outln!(
             "{:<24} {:>10} {:>14} {:>6}",
             e.name,
             e.records,
             e.bytes,
             e.parts.len()
-        );
+        )?;
     }
     for o in &m.omitted {
-        println!("{:<24} omitted: {}", o.name, o.reason);
+        outln!("{:<24} omitted: {}", o.name, o.reason)?;
     }
     match &m.redaction {
-        Some(r) => println!(
+        Some(r) => outln!(
             "redaction       policy {}, {} values changed",
-            r.policy, r.total
-        ),
-        None => println!("redaction       none (a raw backup)"),
+            r.policy,
+            r.total
+        )?,
+        None => outln!("redaction       none (a raw backup)")?,
     }
     if let Some(c) = &m.custody {
         if let Some(at) = &c.expires_at {
-            println!("expires at      {at}");
+            outln!("expires at      {at}")?;
         }
     }
+    Ok(())
 }
 
 /// Arguments of `redarc unpack`.

@@ -84,9 +84,9 @@ pub(crate) fn purge_cmd(args: &PurgeArgs) -> redarc::Result<i32> {
         } else {
             "deleted"
         };
-        println!("{verb} {} ({})", d.path, d.reason);
+        outln!("{verb} {} ({})", d.path, d.reason)?;
         for extra in &d.also_deleted {
-            println!("{verb} {extra}");
+            outln!("{verb} {extra}")?;
         }
     }
     for s in &report.skipped {
@@ -127,7 +127,7 @@ pub(crate) fn name_cmd(args: &NameArgs) -> redarc::Result<i32> {
             "prefix": args.prefix,
             "at": at.to_string(),
         }))?,
-        OutputFormat::Text => println!("{name}"),
+        OutputFormat::Text => outln!("{name}")?,
     }
     Ok(0)
 }

@@ -82,38 +82,41 @@ pub(crate) fn demo(args: &DemoArgs) -> redarc::Result<i32> {
         print_json(&doc)?;
         return Ok(if report.valid { 0 } else { 1 });
     }
-    println!("redarc demo: a generated export, redacted, packed, encrypted and verified\n");
-    println!(
+    outln!("redarc demo: a generated export, redacted, packed, encrypted and verified\n")?;
+    outln!(
         "  export      {}  ({} records, {} bytes, {} secrets planted)",
         crate::shown(&export).display(),
         truth.total_records(),
         truth.bytes,
         truth.secrets_planted
-    );
-    println!("  identity    {}", crate::shown(&key).display());
-    println!(
+    )?;
+    outln!("  identity    {}", crate::shown(&key).display())?;
+    outln!(
         "  archive     {}  ({} bytes, zstd + age)",
         crate::shown(&archive).display(),
         packed.archive_bytes
-    );
-    println!("  transport   sha256:{}", packed.transport_sha256);
-    println!(
+    )?;
+    outln!("  transport   sha256:{}", packed.transport_sha256)?;
+    outln!(
         "  verified    {} ({} checks passed)\n",
         if report.valid { "valid" } else { "INVALID" },
         report.checks.iter().filter(|c| c.passed).count()
-    );
-    println!(
+    )?;
+    outln!(
         "  {:<22} {:>8} {:>12} {:>6}",
-        "entity", "records", "bytes", "parts"
-    );
+        "entity",
+        "records",
+        "bytes",
+        "parts"
+    )?;
     for e in &m.entities {
-        println!(
+        outln!(
             "  {:<22} {:>8} {:>12} {:>6}",
             e.name,
             e.records,
             e.bytes,
             e.parts.len()
-        );
+        )?;
     }
     if let Some(r) = &m.redaction {
         let mut by_rule = std::collections::BTreeMap::<&str, u64>::new();
@@ -127,24 +130,24 @@ pub(crate) fn demo(args: &DemoArgs) -> redarc::Result<i32> {
             .take(8)
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
-        println!(
+        outln!(
             "\n  redaction   policy {}: {} values changed{}{}",
             r.policy,
             r.total,
             if shown.is_empty() { "" } else { "; most: " },
             shown.join(", ")
-        );
+        )?;
     }
-    println!("\nOpen it with redarc, or with the standard tools alone:");
-    println!(
+    outln!("\nOpen it with redarc, or with the standard tools alone:")?;
+    outln!(
         "  redarc verify {} -i {}",
         crate::shown(&archive).display(),
         crate::shown(&key).display()
-    );
-    println!(
+    )?;
+    outln!(
         "  age -d -i {} {} | zstd -d | tar -xf - && sha256sum -c SHA256SUMS",
         crate::shown(&key).display(),
         crate::shown(&archive).display()
-    );
+    )?;
     Ok(if report.valid { 0 } else { 1 })
 }

@@ -37,9 +37,7 @@ pub(crate) fn keygen(args: &KeygenArgs) -> redarc::Result<i32> {
             }
         }
         None => {
-            std::io::stdout()
-                .write_all(text.as_bytes())
-                .map_err(|e| Error::io("writing the identity", e))?;
+            crate::output::print_bytes(text.as_bytes())?;
         }
     }
     Ok(0)

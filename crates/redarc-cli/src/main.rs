@@ -1,11 +1,20 @@
 //! The `redarc` command-line tool: a thin layer over the library that
 //! parses arguments, prints results and maps errors to exit codes
-//! (0 success, 1 a check failed, 2 usage or I/O error).
+//! (0 success, 1 a check failed, 2 usage or I/O error; 141, quietly, when
+//! the reader of standard output went away).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// `println!` that returns a `redarc::Result` instead of panicking when
+/// standard output cannot be written (a closed pipe, a full disk).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
 
 mod archive_cmd;
 mod custody_cmd;
@@ -88,7 +97,7 @@ fn schema(name: Option<&str>) -> redarc::Result<i32> {
     let name = name.unwrap_or("manifest");
     match redarc::format::schema(name) {
         Some(text) => {
-            print!("{text}");
+            output::print_bytes(text.as_bytes())?;
             Ok(0)
         }
         None => Err(redarc::Error::Usage(format!(
@@ -102,6 +111,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+        // The reader of a pipe went away (`| head`): stop quietly, with
+        // the status a shell gives a process that SIGPIPE ended.
+        Err(e) if output::is_closed_stdout(&e) => ExitCode::from(141),
         Err(e) => {
             eprintln!("redarc: {e}");
             ExitCode::from(if e.is_check_failure() { 1 } else { 2 })

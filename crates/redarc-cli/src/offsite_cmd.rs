@@ -209,7 +209,7 @@ fn put(args: &PutArgs) -> Result<i32, Failure> {
         },
         up.sidecar_key
     );
-    println!("{}", up.key);
+    outln!("{}", up.key)?;
     Ok(0)
 }
 
@@ -252,7 +252,7 @@ fn list(args: &ListArgs) -> Result<i32, Failure> {
             print_table(
                 &["GENERATED_AT", "ENVIRONMENT", "BYTES", "SIDECAR", "KEY"],
                 &rows,
-            );
+            )?;
         }
     }
     eprintln!(
@@ -277,7 +277,7 @@ fn get(args: &GetArgs) -> Result<i32, Failure> {
             got.bytes, got.sha256
         );
     }
-    println!("{}", crate::shown(&got.path).display());
+    outln!("{}", crate::shown(&got.path).display())?;
     Ok(0)
 }
 
@@ -290,7 +290,7 @@ fn retain(args: &RetainArgs) -> Result<i32, Failure> {
         OutputFormat::Json => {
             print_json(&report)?;
         }
-        OutputFormat::Text => print_retention(&report),
+        OutputFormat::Text => print_retention(&report)?,
     }
     eprintln!(
         "{} {} (with sidecars), {} kept; cutoff {}{}",
@@ -307,7 +307,7 @@ fn retain(args: &RetainArgs) -> Result<i32, Failure> {
     Ok(0)
 }
 
-fn print_retention(report: &RetentionReport) {
+fn print_retention(report: &RetentionReport) -> redarc::Result<()> {
     let delete = if report.dry_run {
         "would delete"
     } else {
@@ -331,7 +331,7 @@ fn print_retention(report: &RetentionReport) {
     print_table(
         &["ACTION", "GENERATED_AT", "ENVIRONMENT", "REASON", "KEY"],
         &rows,
-    );
+    )
 }
 
 fn archives(n: usize) -> String {
@@ -350,7 +350,7 @@ fn foreign_note(foreign: u64) -> String {
 }
 
 /// Left-aligned columns, two spaces apart; the last column is not padded.
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> redarc::Result<()> {
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -366,10 +366,11 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
                 out.push_str(&format!("{cell:<w$}  "));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end())
     };
-    line(header.to_vec());
+    line(header.to_vec())?;
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        line(row.iter().map(String::as_str).collect())?;
     }
+    Ok(())
 }

@@ -46,10 +46,42 @@ pub(crate) fn print_json_line<T: Serialize + ?Sized>(value: &T) -> redarc::Resul
 
 fn print_text(mut text: String) -> redarc::Result<()> {
     text.push('\n');
+    print_bytes(text.as_bytes())
+}
+
+/// What an [`Error::Io`] writing to standard output says it was doing;
+/// `main` knows a closed pipe by it.
+pub(crate) const WRITING_STDOUT: &str = "writing to standard output";
+
+/// Writes `bytes` to standard output and flushes it. A closed pipe (`redarc
+/// verify … | head -1`) is an error, not a panic as with `print!`.
+pub(crate) fn print_bytes(bytes: &[u8]) -> redarc::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    out.write_all(bytes)
         .and_then(|()| out.flush())
-        .map_err(|e| Error::io("writing the report", e))
+        .map_err(stdout_error)
+}
+
+/// Writes one line (`args` and a newline) to standard output: what
+/// [`outln!`](crate::outln) expands to.
+pub(crate) fn line(args: std::fmt::Arguments<'_>) -> redarc::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(stdout_error)
+}
+
+/// The error of a failed write to standard output.
+pub(crate) fn stdout_error(e: std::io::Error) -> Error {
+    Error::io(WRITING_STDOUT, e)
+}
+
+/// Whether `e` is a write to standard output that found the reading end
+/// of its pipe closed: the reader has what it wanted, which is no failure
+/// to report.
+pub(crate) fn is_closed_stdout(e: &Error) -> bool {
+    matches!(e, Error::Io { context, source }
+        if context == WRITING_STDOUT && source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Whether `NO_COLOR` asks for no colour: set and not empty.

@@ -245,7 +245,7 @@ pub(crate) fn scan(args: &ScanArgs) -> redarc::Result<i32> {
     };
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
-    let out_err = |e| io("writing", Path::new("stdout"), e);
+    let out_err = crate::output::stdout_error;
     if args.format == ScanFormat::Json {
         w.write_all(b"{\n  \"findings\": [").map_err(out_err)?;
     }
