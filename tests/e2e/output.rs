@@ -905,3 +905,31 @@ fn a_closed_pipe_on_stdout_ends_a_command_quietly() {
         );
     }
 }
+
+#[test]
+fn redact_and_scan_refuse_a_line_over_the_record_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One record, then 17 MiB with no line end: more than the 16 MiB limit.
+    let path = tmp.path().join("runaway.jsonl");
+    let mut data = b"{\"id\":1}\n{\"blob\":\"".to_vec();
+    data.resize(data.len() + (17 << 20), b'a');
+    std::fs::write(&path, &data).unwrap();
+    for args in [
+        vec!["redact".into(), path.clone(), tmp.path().join("out.jsonl")],
+        vec!["scan".into(), path.clone()],
+    ] {
+        let mut cmd = redarc();
+        cmd.arg(&args[0]).arg(&args[1]);
+        if let Some(out) = args.get(2) {
+            cmd.arg("-o").arg(out);
+        }
+        let out = run(&mut cmd);
+        let what = format!("{args:?}");
+        exits(&what, &out, 2);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("a line is longer than the limit of 16777216 bytes"),
+            "{what}: {stderr}"
+        );
+    }
+}

@@ -2,37 +2,59 @@
 
 use std::io::BufRead;
 
+/// The error of a line longer than `max_line` bytes (without its line end).
+fn too_long(max_line: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("a line is longer than the limit of {max_line} bytes"),
+    )
+}
+
 /// Calls `f` with every line of `reader`, without its `\n`, in order; the
 /// last one too when no newline ends it. Lines are handed out where they
 /// lie in the reader's buffer; only a line that straddles two fills of the
-/// buffer is gathered into a copy first. `read_error` turns a read failure
-/// into the caller's error; the first error from either ends the reading.
+/// buffer is gathered into a copy first. A line of more than `max_line`
+/// bytes (not counting a `\r` before its `\n`) is a read error, found
+/// before more than that is held in memory. `read_error` turns a read
+/// failure into the caller's error; the first error from either ends the
+/// reading.
 pub(crate) fn for_each_line<R: BufRead, E>(
     reader: &mut R,
+    max_line: usize,
     read_error: impl Fn(std::io::Error) -> E,
     mut f: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
-    for_each_chunk(reader, read_error, |chunk| {
+    let mut line = |l: &[u8]| {
+        if l.len() > max_line && l.strip_suffix(b"\r").is_none_or(|l| l.len() > max_line) {
+            return Err(read_error(too_long(max_line)));
+        }
+        f(l)
+    };
+    for_each_chunk(reader, max_line, &read_error, |chunk| {
         let chunk = chunk.strip_suffix(b"\n").unwrap_or(chunk);
         let mut at = 0;
         for nl in memchr::memchr_iter(b'\n', chunk) {
-            f(&chunk[at..nl])?;
+            line(&chunk[at..nl])?;
             at = nl + 1;
         }
-        f(&chunk[at..])
+        line(&chunk[at..])
     })
 }
 
 /// Calls `f` with chunks of whole lines of `reader`, in order: each chunk
 /// ends with a `\n` except perhaps the last, and no line is split between
 /// two chunks. Chunks lie in the reader's buffer where they can; a line
-/// that straddles two fills is handed out alone, gathered into a copy.
+/// that straddles two fills is handed out alone, gathered into a copy,
+/// which fails as a read error once it holds more than `max_line` bytes
+/// and a `\r\n` (lines within one fill are as long as the buffer at most).
 pub(crate) fn for_each_chunk<R: BufRead, E>(
     reader: &mut R,
+    max_line: usize,
     read_error: impl Fn(std::io::Error) -> E,
     mut f: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut split: Vec<u8> = Vec::new();
+    let most = max_line.saturating_add(2);
     loop {
         let buf = reader.fill_buf().map_err(&read_error)?;
         if buf.is_empty() {
@@ -41,27 +63,32 @@ pub(crate) fn for_each_chunk<R: BufRead, E>(
         let len = buf.len();
         if !split.is_empty() {
             // The rest of a line begun in an earlier fill.
-            match memchr::memchr(b'\n', buf) {
-                Some(nl) => {
-                    split.extend_from_slice(&buf[..=nl]);
-                    f(&split)?;
-                    split.clear();
-                    reader.consume(nl + 1);
-                }
-                None => {
-                    split.extend_from_slice(buf);
-                    reader.consume(len);
-                }
+            let (take, ended) = match memchr::memchr(b'\n', buf) {
+                Some(nl) => (nl + 1, true),
+                None => (len, false),
+            };
+            if split.len().saturating_add(take) > most {
+                return Err(read_error(too_long(max_line)));
+            }
+            split.extend_from_slice(&buf[..take]);
+            reader.consume(take);
+            if ended {
+                f(&split)?;
+                split.clear();
             }
             continue;
         }
-        match memchr::memrchr(b'\n', buf) {
+        let rest = match memchr::memrchr(b'\n', buf) {
             Some(last) => {
                 f(&buf[..=last])?;
-                split.extend_from_slice(&buf[last + 1..]);
+                &buf[last + 1..]
             }
-            None => split.extend_from_slice(buf),
+            None => buf,
+        };
+        if rest.len() > most {
+            return Err(read_error(too_long(max_line)));
         }
+        split.extend_from_slice(rest);
         reader.consume(len);
     }
     if !split.is_empty() {
@@ -78,6 +105,7 @@ mod tests {
     /// A reader under test: `for_each_line` or `for_each_chunk`.
     type Read = fn(
         &mut BufReader<&[u8]>,
+        usize,
         fn(std::io::Error) -> std::io::Error,
         &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()>;
@@ -86,7 +114,7 @@ mod tests {
     fn collect(text: &[u8], capacity: usize, read: Read) -> Vec<Vec<u8>> {
         let mut reader = BufReader::with_capacity(capacity, text);
         let mut out = Vec::new();
-        read(&mut reader, |e| e, &mut |l| {
+        read(&mut reader, usize::MAX, |e| e, &mut |l| {
             out.push(l.to_vec());
             Ok(())
         })
@@ -95,7 +123,7 @@ mod tests {
     }
 
     fn lines(text: &[u8], capacity: usize) -> Vec<Vec<u8>> {
-        collect(text, capacity, |r, e, f| for_each_line(r, e, f))
+        collect(text, capacity, |r, m, e, f| for_each_line(r, m, e, f))
     }
 
     #[test]
@@ -116,7 +144,7 @@ mod tests {
     }
 
     fn chunks(text: &[u8], capacity: usize) -> Vec<Vec<u8>> {
-        collect(text, capacity, |r, e, f| for_each_chunk(r, e, f))
+        collect(text, capacity, |r, m, e, f| for_each_chunk(r, m, e, f))
     }
 
     #[test]
@@ -145,5 +173,46 @@ mod tests {
             }
         }
         assert!(chunks(b"", 4).is_empty());
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_an_error_at_every_buffer_size() {
+        let text: &[u8] = b"12345\n123456\r\n1234567\nok\n";
+        for capacity in 1..=text.len() + 1 {
+            let mut seen = Vec::new();
+            let mut reader = BufReader::with_capacity(capacity, text);
+            let err = for_each_line(
+                &mut reader,
+                6,
+                |e| e,
+                |l| {
+                    seen.push(l.to_vec());
+                    Ok(())
+                },
+            )
+            .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+            assert!(err.to_string().contains("limit of 6 bytes"), "{err}");
+            // Up to the limit (a CR before the newline not counted) is fine.
+            assert_eq!(seen, [&b"12345"[..], b"123456\r"], "buffer of {capacity}");
+        }
+        // A line with no end is refused before it is read whole.
+        let endless = vec![b'x'; 1 << 20];
+        let mut reader = BufReader::with_capacity(64, &endless[..]);
+        let mut held = 0;
+        let err = for_each_chunk(
+            &mut reader,
+            1000,
+            |e| e,
+            |c| {
+                held += c.len();
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert_eq!(held, 0);
+        let read = endless.len() - reader.get_ref().len();
+        assert!(read <= 1002 + 64, "read {read} bytes");
     }
 }

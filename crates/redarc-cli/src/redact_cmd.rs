@@ -5,7 +5,7 @@
 //! file, line and JSON path with an 8-hex fingerprint, never the secret.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use redarc::redact::{PseudonymKey, PSEUDONYM_KEY_ENV};
@@ -152,6 +152,11 @@ fn total_size<'a>(paths: impl Iterator<Item = &'a Path>) -> u64 {
 /// cost nothing next to redaction.
 const BUF: usize = 256 * 1024;
 
+/// Longest line `redact` and `scan` read: the record size limit `pack`
+/// applies by default. A longer line (a file that is not JSONL, or one
+/// record run together with the rest) fails before it fills memory.
+const MAX_LINE: usize = redarc::DEFAULT_MAX_RECORD as usize;
+
 fn redact_file(
     redactor: &Redactor,
     entity: &str,
@@ -176,6 +181,7 @@ fn redact_file(
     let mut line_no = 0u64;
     crate::lines::for_each_line(
         &mut reader,
+        MAX_LINE,
         |e| io("reading", input, e),
         |line| {
             line_no += 1;
@@ -255,45 +261,51 @@ pub(crate) fn scan(args: &ScanArgs) -> redarc::Result<i32> {
         let is_jsonl = file.extension().is_some_and(|e| e == "jsonl");
         let entity = stem(file);
         let opened = File::open(file).map_err(|e| io("opening", file, e))?;
-        let reader = BufReader::new(progress.track(opened));
-        for (n, line) in reader.split(b'\n').enumerate() {
-            let line = line.map_err(|e| io("reading", file, e))?;
-            let n = n as u64 + 1;
-            lines += 1;
-            let findings = match (is_jsonl, redactor.scan_line(&entity, n, &line)) {
-                (true, Ok(f)) => f,
-                // Not JSON (or not a .jsonl file): scan it as text.
-                _ => redactor.scan_text(&String::from_utf8_lossy(&line), n),
-            };
-            for f in findings {
-                let doc = || {
-                    serde_json::json!({
-                        "rule": f.rule,
-                        "file": file.display().to_string(),
-                        "line": f.line,
-                        "path": f.path,
-                        "fingerprint": f.fingerprint,
-                    })
+        let mut reader = BufReader::new(progress.track(opened));
+        let mut n = 0u64;
+        crate::lines::for_each_line(
+            &mut reader,
+            MAX_LINE,
+            |e| io("reading", file, e),
+            |line| {
+                n += 1;
+                lines += 1;
+                let findings = match (is_jsonl, redactor.scan_line(&entity, n, line)) {
+                    (true, Ok(f)) => f,
+                    // Not JSON (or not a .jsonl file): scan it as text.
+                    _ => redactor.scan_text(&String::from_utf8_lossy(line), n),
                 };
-                match args.format {
-                    ScanFormat::Text => writeln!(
-                        w,
-                        "{}:{}: {} at {} (fingerprint {})",
-                        file.display(),
-                        f.line,
-                        f.rule,
-                        f.path.as_deref().unwrap_or("-"),
-                        f.fingerprint
-                    ),
-                    ScanFormat::Jsonl => writeln!(w, "{}", doc()),
-                    ScanFormat::Json => {
-                        write!(w, "{}\n    {}", if found == 0 { "" } else { "," }, doc())
+                for f in findings {
+                    let doc = || {
+                        serde_json::json!({
+                            "rule": f.rule,
+                            "file": file.display().to_string(),
+                            "line": f.line,
+                            "path": f.path,
+                            "fingerprint": f.fingerprint,
+                        })
+                    };
+                    match args.format {
+                        ScanFormat::Text => writeln!(
+                            w,
+                            "{}:{}: {} at {} (fingerprint {})",
+                            file.display(),
+                            f.line,
+                            f.rule,
+                            f.path.as_deref().unwrap_or("-"),
+                            f.fingerprint
+                        ),
+                        ScanFormat::Jsonl => writeln!(w, "{}", doc()),
+                        ScanFormat::Json => {
+                            write!(w, "{}\n    {}", if found == 0 { "" } else { "," }, doc())
+                        }
                     }
+                    .map_err(out_err)?;
+                    found += 1;
                 }
-                .map_err(out_err)?;
-                found += 1;
-            }
-        }
+                Ok(())
+            },
+        )?;
     }
     progress.finish();
     if args.format == ScanFormat::Json {
