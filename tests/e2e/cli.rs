@@ -5,10 +5,7 @@ use crate::support::*;
 #[test]
 fn pack_verify_inspect_unpack() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = export_dir(tmp.path());
-    let (key, recipient) = keygen(tmp.path(), "key.txt");
-    let archive = tmp.path().join("a.tar.zst.age");
-    pack(&dir, &archive, &recipient);
+    let Packed { key, archive, .. } = packed_export(tmp.path());
     assert!(tmp.path().join("a.tar.zst.age.sha256").is_file());
 
     let out = run(&mut on_archive("verify", &archive, &key));

@@ -69,10 +69,7 @@ fn reference_age_archive_of_a_redarc_tar_is_read() {
     // Decrypt with redarc's key, re-encrypt the same zstd stream with the
     // reference age tool: redarc must read what age wrote.
     let tmp = tempfile::tempdir().unwrap();
-    let dir = export_dir(tmp.path());
-    let (key, recipient) = keygen(tmp.path(), "key.txt");
-    let archive = tmp.path().join("a.tar.zst.age");
-    pack(&dir, &archive, &recipient);
+    let Packed { key, recipient, .. } = packed_export(tmp.path());
     let script = format!("age -d -i key.txt a.tar.zst.age | age -r {recipient} -o b.tar.zst.age");
     let out = sh(tmp.path(), &script);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -405,10 +405,7 @@ fn failing_checks_exit_1_with_json_naming_the_check() {
 
     // A byte flipped in an archive of ours: verify and drill agree on the check.
     let tmp = tempfile::tempdir().unwrap();
-    let dir = export_dir(tmp.path());
-    let (key, recipient) = keygen(tmp.path(), "key.txt");
-    let archive = tmp.path().join("a.tar.zst.age");
-    pack(&dir, &archive, &recipient);
+    let Packed { key, archive, .. } = packed_export(tmp.path());
     let mut bytes = std::fs::read(&archive).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
@@ -784,10 +781,7 @@ fn on_a_terminal_progress_shows_and_no_color_removes_colour() {
 #[test]
 fn import_on_a_terminal_prints_its_json_record() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = export_dir(tmp.path());
-    let (key, recipient) = keygen(tmp.path(), "key.txt");
-    let archive = tmp.path().join("a.tar.zst.age");
-    pack(&dir, &archive, &recipient);
+    let Packed { key, archive, .. } = packed_export(tmp.path());
     let target = tmp.path().join("target");
     std::fs::create_dir(&target).unwrap();
     // Two users are already there: they are skipped.
@@ -859,15 +853,12 @@ fn into_closed_pipe(cmd: &mut Command) -> Output {
 #[test]
 fn a_closed_pipe_on_stdout_ends_a_command_quietly() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = export_dir(tmp.path());
-    let (id, recipient) = keygen(tmp.path(), "id.txt");
-    let archive = tmp.path().join("a.tar.zst.age");
-    pack(&dir, &archive, &recipient);
+    let Packed { key, archive, .. } = packed_export(tmp.path());
     let mut commands: Vec<(&str, Command)> = vec![
-        ("verify", on_archive("verify", &archive, &id)),
-        ("verify json", on_archive("verify", &archive, &id)),
-        ("inspect", on_archive("inspect", &archive, &id)),
-        ("inspect text", on_archive("inspect", &archive, &id)),
+        ("verify", on_archive("verify", &archive, &key)),
+        ("verify json", on_archive("verify", &archive, &key)),
+        ("inspect", on_archive("inspect", &archive, &key)),
+        ("inspect text", on_archive("inspect", &archive, &key)),
         ("schema", redarc()),
         ("keygen", redarc()),
         ("scan", redarc()),
@@ -896,7 +887,7 @@ fn a_closed_pipe_on_stdout_ends_a_command_quietly() {
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let out = run(on_archive("verify", &archive, &id).stdout(full));
+        let out = run(on_archive("verify", &archive, &key).stdout(full));
         exits("verify > /dev/full", &out, 2);
         assert!(
             text(&out.stderr).contains("writing to standard output"),

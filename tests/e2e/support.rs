@@ -73,6 +73,30 @@ pub(crate) fn pack(dir: &Path, archive: &Path, recipient: &str) {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
+/// The export of [`export_dir`] (at `root/export`), packed under `root` for a
+/// fresh identity.
+pub(crate) struct Packed {
+    /// The identity file, `root/key.txt`.
+    pub(crate) key: PathBuf,
+    /// Its recipient.
+    pub(crate) recipient: String,
+    /// The archive, `root/a.tar.zst.age`.
+    pub(crate) archive: PathBuf,
+}
+
+/// Writes the small export, makes an identity and packs the export for it.
+pub(crate) fn packed_export(root: &Path) -> Packed {
+    let dir = export_dir(root);
+    let (key, recipient) = keygen(root, "key.txt");
+    let archive = root.join("a.tar.zst.age");
+    pack(&dir, &archive, &recipient);
+    Packed {
+        key,
+        recipient,
+        archive,
+    }
+}
+
 /// `redarc SUBCOMMAND ARCHIVE -i IDENTITY`: the start of every command that
 /// reads an archive.
 pub(crate) fn on_archive(subcommand: &str, archive: &Path, identity: &Path) -> Command {
