@@ -5,7 +5,7 @@
 //! file, line and JSON path with an 8-hex fingerprint, never the secret.
 
 use std::fs::File;
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use redarc::redact::{PseudonymKey, PSEUDONYM_KEY_ENV};
@@ -157,6 +157,26 @@ const BUF: usize = 256 * 1024;
 /// record run together with the rest) fails before it fills memory.
 const MAX_LINE: usize = redarc::DEFAULT_MAX_RECORD as usize;
 
+/// Calls `f(n, line)` with every line `reader` reads from `path`, numbered
+/// from 1 with blank lines counted (as an editor numbers them), each at most
+/// [`MAX_LINE`] bytes.
+fn each_numbered_line(
+    reader: &mut impl BufRead,
+    path: &Path,
+    mut f: impl FnMut(u64, &[u8]) -> redarc::Result<()>,
+) -> redarc::Result<()> {
+    let mut n = 0u64;
+    crate::lines::for_each_line(
+        reader,
+        MAX_LINE,
+        |e| io("reading", path, e),
+        |line| {
+            n += 1;
+            f(n, line)
+        },
+    )
+}
+
 fn redact_file(
     redactor: &Redactor,
     entity: &str,
@@ -177,17 +197,9 @@ fn redact_file(
         path: output,
         records: 0,
     };
-    // Line numbers count blank lines too, as an editor does.
-    let mut line_no = 0u64;
-    crate::lines::for_each_line(
-        &mut reader,
-        MAX_LINE,
-        |e| io("reading", input, e),
-        |line| {
-            line_no += 1;
-            sink.record(line_no, line)
-        },
-    )?;
+    each_numbered_line(&mut reader, input, |line_no, line| {
+        sink.record(line_no, line)
+    })?;
     sink.flush()?;
     Ok(sink.records)
 }
@@ -262,50 +274,43 @@ pub(crate) fn scan(args: &ScanArgs) -> redarc::Result<i32> {
         let entity = stem(file);
         let opened = File::open(file).map_err(|e| io("opening", file, e))?;
         let mut reader = BufReader::new(progress.track(opened));
-        let mut n = 0u64;
-        crate::lines::for_each_line(
-            &mut reader,
-            MAX_LINE,
-            |e| io("reading", file, e),
-            |line| {
-                n += 1;
-                lines += 1;
-                let findings = match (is_jsonl, redactor.scan_line(&entity, n, line)) {
-                    (true, Ok(f)) => f,
-                    // Not JSON (or not a .jsonl file): scan it as text.
-                    _ => redactor.scan_text(&String::from_utf8_lossy(line), n),
+        each_numbered_line(&mut reader, file, |n, line| {
+            lines += 1;
+            let findings = match (is_jsonl, redactor.scan_line(&entity, n, line)) {
+                (true, Ok(f)) => f,
+                // Not JSON (or not a .jsonl file): scan it as text.
+                _ => redactor.scan_text(&String::from_utf8_lossy(line), n),
+            };
+            for f in findings {
+                let doc = || {
+                    serde_json::json!({
+                        "rule": f.rule,
+                        "file": file.display().to_string(),
+                        "line": f.line,
+                        "path": f.path,
+                        "fingerprint": f.fingerprint,
+                    })
                 };
-                for f in findings {
-                    let doc = || {
-                        serde_json::json!({
-                            "rule": f.rule,
-                            "file": file.display().to_string(),
-                            "line": f.line,
-                            "path": f.path,
-                            "fingerprint": f.fingerprint,
-                        })
-                    };
-                    match args.format {
-                        ScanFormat::Text => writeln!(
-                            w,
-                            "{}:{}: {} at {} (fingerprint {})",
-                            file.display(),
-                            f.line,
-                            f.rule,
-                            f.path.as_deref().unwrap_or("-"),
-                            f.fingerprint
-                        ),
-                        ScanFormat::Jsonl => writeln!(w, "{}", doc()),
-                        ScanFormat::Json => {
-                            write!(w, "{}\n    {}", if found == 0 { "" } else { "," }, doc())
-                        }
+                match args.format {
+                    ScanFormat::Text => writeln!(
+                        w,
+                        "{}:{}: {} at {} (fingerprint {})",
+                        file.display(),
+                        f.line,
+                        f.rule,
+                        f.path.as_deref().unwrap_or("-"),
+                        f.fingerprint
+                    ),
+                    ScanFormat::Jsonl => writeln!(w, "{}", doc()),
+                    ScanFormat::Json => {
+                        write!(w, "{}\n    {}", if found == 0 { "" } else { "," }, doc())
                     }
-                    .map_err(out_err)?;
-                    found += 1;
                 }
-                Ok(())
-            },
-        )?;
+                .map_err(out_err)?;
+                found += 1;
+            }
+            Ok(())
+        })?;
     }
     progress.finish();
     if args.format == ScanFormat::Json {
