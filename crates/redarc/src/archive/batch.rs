@@ -6,6 +6,7 @@
 //! the parts, the report and the archive bytes do not depend on the thread
 //! count. `verify` checks and scans the records of each part this way.
 
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -26,6 +27,11 @@ pub(crate) const PIECE_BYTES: usize = 64 * 1024;
 /// leave the pool holding memory of that size for the rest of the export.
 const MAX_SPARE: usize = 64;
 const MAX_KEPT_TEXT: usize = 8 << 20;
+
+/// Calls whose pieces may be out at once: the one being committed and the
+/// next, so that the threads go on from one call's pieces to the next's
+/// without waiting for the caller to commit the first and read the second.
+const MAX_CALLS: usize = 2;
 
 /// The lines of JSONL `text` that carry a record, in order, each without
 /// its line end: `\n` ends a line, a `\r` before it is dropped, the last
@@ -129,7 +135,7 @@ impl AsRef<[u8]> for Chunk {
     }
 }
 
-/// A piece of work: `text[range]`, the `seq`-th piece of the current call.
+/// A piece of work: `text[range]`, numbered `seq` across all calls.
 struct Task<T> {
     seq: usize,
     text: SharedText,
@@ -158,19 +164,28 @@ struct Done<T> {
 /// Threads that prepare pieces of records while the thread that owns
 /// them gathers the results and commits them in order. They live as long
 /// as the export, so that each keeps its buffers and the regex caches warm.
+///
+/// Up to [`MAX_CALLS`] calls may be out at once: the caller hands over the
+/// next text before committing the last, and collects the calls in the
+/// order it made them.
 pub(crate) struct Workers<T: Piece> {
     tasks: Option<Sender<Task<T>>>,
     done: Receiver<Done<T>>,
     threads: Vec<JoinHandle<()>>,
-    /// Pieces after this one (of the current call) need not be done.
+    /// Pieces after this one (in the numbering across calls) need not be
+    /// done: an earlier piece failed.
     skip_after: Arc<AtomicUsize>,
     /// Buffers of committed pieces, for the next tasks.
     spare: Vec<T>,
     /// The copy of the text [`Workers::dispatch`] shares with the threads.
     text: Arc<Vec<u8>>,
     entity: Arc<str>,
-    /// Tasks handed out and not yet collected.
-    in_flight: usize,
+    /// The pieces of each call handed out and not yet collected, oldest first.
+    calls: VecDeque<Range<usize>>,
+    /// The number of the next piece handed out.
+    next_seq: usize,
+    /// Pieces done before their turn to be committed came.
+    early: HashMap<usize, Done<T>>,
 }
 
 impl<T: Piece> Workers<T> {
@@ -205,16 +220,18 @@ impl<T: Piece> Workers<T> {
             spare: Vec::new(),
             text: Arc::new(Vec::new()),
             entity: Arc::from(""),
-            in_flight: 0,
+            calls: VecDeque::new(),
+            next_seq: 0,
+            early: HashMap::new(),
         })
     }
 
     /// Hands the pieces of `text` (whole lines of `entity`) to the threads
     /// to prepare, and returns at once, so that the caller can work
-    /// meanwhile. [`Workers::collect`] must follow before the next call.
+    /// meanwhile. [`Workers::collect`] commits them.
     ///
     /// # Errors
-    /// [`Error::Usage`] if an earlier call's pieces were not collected, or
+    /// [`Error::Usage`] if [`MAX_CALLS`] earlier calls are still out, or
     /// the threads stopped.
     pub(crate) fn dispatch(&mut self, entity: &str, text: &[u8]) -> Result<()> {
         self.uncollected()?;
@@ -246,11 +263,11 @@ impl<T: Piece> Workers<T> {
         self.hand_out(entity, &pieces, &text)
     }
 
-    /// Refuses a call while an earlier one's pieces are out.
+    /// Refuses a call while [`MAX_CALLS`] earlier ones are out.
     fn uncollected(&self) -> Result<()> {
-        if self.in_flight > 0 {
+        if self.calls.len() >= MAX_CALLS {
             return Err(Error::Usage(
-                "the pieces of an earlier call were not collected".into(),
+                "the pieces of earlier calls were not collected".into(),
             ));
         }
         Ok(())
@@ -261,7 +278,11 @@ impl<T: Piece> Workers<T> {
         if *self.entity != *entity {
             self.entity = Arc::from(entity);
         }
-        for (seq, range) in pieces.iter().enumerate() {
+        // A call with no pieces is still one to collect, so that calls and
+        // collections pair up.
+        self.calls.push_back(self.next_seq..self.next_seq);
+        for range in pieces {
+            let seq = self.next_seq;
             let task = Task {
                 seq,
                 text: Arc::clone(text),
@@ -273,32 +294,39 @@ impl<T: Piece> Workers<T> {
             if !sent {
                 return Err(stopped());
             }
-            self.in_flight += 1;
+            self.next_seq += 1;
+            if let Some(call) = self.calls.back_mut() {
+                call.end = self.next_seq;
+            }
         }
         Ok(())
     }
 
-    /// Waits for the pieces handed out by [`Workers::dispatch`] (or
-    /// [`Workers::dispatch_shared`]) and hands each to `commit`, in order,
-    /// as soon as it and the ones before it are done. The first error,
-    /// from a piece or from `commit`, ends the committing and is returned
-    /// once every piece of the call is back.
+    /// Waits for the pieces of the oldest call not yet collected (made by
+    /// [`Workers::dispatch`] or [`Workers::dispatch_shared`]) and hands
+    /// each to `commit`, in order, as soon as it and the ones before it
+    /// are done. The first error, from a piece or from `commit`, ends the
+    /// committing, makes the threads skip every later piece (of this call
+    /// and the next), and is returned once every piece of the call is
+    /// back. With no call out, returns at once.
     pub(crate) fn collect(&mut self, mut commit: impl FnMut(&mut T) -> Result<()>) -> Result<()> {
-        let count = std::mem::take(&mut self.in_flight);
-        let mut slots: Vec<Option<Done<T>>> = std::iter::repeat_with(|| None).take(count).collect();
-        let mut next = 0;
+        let Some(call) = self.calls.pop_front() else {
+            return Ok(());
+        };
         let mut outcome = Ok(());
-        for _ in 0..count {
-            let done = self.done.recv().map_err(|_| stopped())?;
-            let seq = done.seq;
-            if let Some(slot) = slots.get_mut(seq) {
-                *slot = Some(done);
-            }
-            while outcome.is_ok() {
-                let Some(done) = slots.get_mut(next).and_then(Option::take) else {
-                    break;
-                };
-                let mut prepared = done.prepared;
+        for seq in call {
+            let done = match self.early.remove(&seq) {
+                Some(done) => done,
+                None => loop {
+                    let done = self.done.recv().map_err(|_| stopped())?;
+                    if done.seq == seq {
+                        break done;
+                    }
+                    self.early.insert(done.seq, done);
+                },
+            };
+            let mut prepared = done.prepared;
+            if outcome.is_ok() {
                 outcome = match done.fate {
                     Fate::Done => commit(&mut prepared),
                     // Only pieces after one that stopped are skipped, and
@@ -307,24 +335,35 @@ impl<T: Piece> Workers<T> {
                     Fate::Panicked => Err(Error::Usage("a worker thread panicked".into())),
                 };
                 if outcome.is_err() {
-                    self.skip_after.fetch_min(next, Ordering::Relaxed);
+                    self.skip_after.fetch_min(seq, Ordering::Relaxed);
                 }
-                prepared.clear();
-                self.spare.push(prepared);
-                next += 1;
             }
-        }
-        for done in slots.into_iter().flatten() {
-            let mut prepared = done.prepared;
             prepared.clear();
             self.spare.push(prepared);
         }
-        self.spare.truncate(MAX_SPARE);
-        if self.text.capacity() > MAX_KEPT_TEXT {
-            self.text = Arc::new(Vec::new());
+        if self.calls.is_empty() {
+            self.spare.truncate(MAX_SPARE);
+            if self.text.capacity() > MAX_KEPT_TEXT {
+                self.text = Arc::new(Vec::new());
+            }
+            self.skip_after.store(usize::MAX, Ordering::Relaxed);
         }
-        self.skip_after.store(usize::MAX, Ordering::Relaxed);
         outcome
+    }
+
+    /// Takes back every call still out without committing any of its
+    /// pieces: after a failure, so that the pool is ready for the next.
+    pub(crate) fn discard(&mut self) {
+        if self.calls.is_empty() {
+            return;
+        }
+        // The threads need not prepare what is still queued; the last
+        // collect below lets them work again.
+        self.skip_after.store(0, Ordering::Relaxed);
+        while !self.calls.is_empty() {
+            // The pieces are dropped whatever became of them.
+            let _ = self.collect(|_| Ok(()));
+        }
     }
 }
 
@@ -534,7 +573,9 @@ mod tests {
         let mut workers = Workers::start(2, copy_records()).unwrap();
         let first = numbers(1000..51_000);
         workers.dispatch("e", &first).unwrap();
-        // The caller works meanwhile; a second dispatch is refused.
+        // The caller works meanwhile and may hand over one more call; a
+        // third before the first is collected is refused.
+        workers.dispatch("e", &numbers(60_000..60_020)).unwrap();
         assert!(workers.dispatch("e", &numbers(0..10)).is_err());
         let mut seen = 0;
         workers
@@ -544,6 +585,16 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seen, 50_000);
+        let mut second = Vec::new();
+        workers
+            .collect(|p| {
+                second.push(p.ends.len());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(second, vec![20]);
+        // With nothing out, a collect commits nothing.
+        workers.collect(|_| panic!("nothing to commit")).unwrap();
         let (seen, outcome) = committed(&mut workers, &numbers(0..10));
         outcome.unwrap();
         assert_eq!(seen.len(), 10);
@@ -554,27 +605,120 @@ mod tests {
         let mut workers = Workers::start(3, copy_records()).unwrap();
         let shared: Arc<Vec<u8>> = Arc::new(numbers(1000..41_000));
         workers.dispatch_shared("e", shared.clone()).unwrap();
-        // A second call before the first is collected is refused.
+        workers.dispatch_shared("e", shared.clone()).unwrap();
+        // A third call before the first is collected is refused.
         assert!(workers.dispatch_shared("e", shared.clone()).is_err());
         let mut seen = Vec::new();
-        workers
-            .collect(|p| {
-                let mut start = 0;
-                for &end in &p.ends {
-                    seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
-                    start = end;
-                }
-                Ok(())
-            })
-            .unwrap();
+        for _ in 0..2 {
+            workers
+                .collect(|p| {
+                    let mut start = 0;
+                    for &end in &p.ends {
+                        seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
+                        start = end;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
         // No thread and not the pool holds the caller's buffer any more,
         // and the pool did not copy it into its own.
         assert_eq!(Arc::strong_count(&shared), 1);
         assert_eq!(workers.text.capacity(), 0);
-        let (by_copy, outcome) = committed(&mut workers, &shared);
+        let (mut by_copy, outcome) = committed(&mut workers, &shared);
         outcome.unwrap();
+        by_copy.extend_from_within(..);
         assert_eq!(seen, by_copy);
-        assert_eq!(seen.len(), 40_000);
+        assert_eq!(seen.len(), 80_000);
+    }
+
+    /// Collects the oldest call out, returning its records and outcome.
+    fn collect_one(workers: &mut Workers<Prepared>) -> (Vec<String>, Result<()>) {
+        let mut seen = Vec::new();
+        let outcome = workers.collect(|p| {
+            let mut start = 0;
+            for &end in &p.ends {
+                seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
+                start = end;
+            }
+            match p.failed.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        });
+        (seen, outcome)
+    }
+
+    #[test]
+    fn two_calls_out_at_once_commit_in_the_order_they_were_made() {
+        for threads in [1, 2, 3, 8] {
+            let mut workers = Workers::start(threads, copy_records()).unwrap();
+            // Calls of many pieces and of none, overlapping pairwise.
+            let calls = [
+                numbers(1000..30_000),
+                Vec::new(),
+                numbers(40_000..40_005),
+                numbers(50_000..90_000),
+                b"\n\n".to_vec(),
+                numbers(100_000..100_001),
+            ];
+            let mut seen = Vec::new();
+            workers.dispatch("e", &calls[0]).unwrap();
+            for text in &calls[1..] {
+                workers.dispatch("e", text).unwrap();
+                let (got, outcome) = collect_one(&mut workers);
+                outcome.unwrap();
+                seen.extend(got);
+            }
+            let (got, outcome) = collect_one(&mut workers);
+            outcome.unwrap();
+            seen.extend(got);
+            let want: Vec<String> = calls
+                .iter()
+                .flat_map(|t| records(t).map(|l| String::from_utf8(l.to_vec()).unwrap()))
+                .collect();
+            assert_eq!(seen, want, "threads {threads}");
+            assert!(workers.early.is_empty(), "threads {threads}");
+        }
+    }
+
+    #[test]
+    fn a_failure_in_the_first_call_skips_the_second_and_discard_frees_the_pool() {
+        for threads in [1, 2, 3] {
+            let mut workers = Workers::start(threads, copy_records()).unwrap();
+            // The first call stops at "300", far into its pieces.
+            workers.dispatch("e", &numbers(0..40_000)).unwrap();
+            workers.dispatch("e", &numbers(0..40_000)).unwrap();
+            let (seen, outcome) = collect_one(&mut workers);
+            assert!(outcome.is_err(), "threads {threads}");
+            assert_eq!(seen.len(), 300, "threads {threads}");
+            // The second call's pieces are not committed: it comes back
+            // as a failure, or is dropped by discard.
+            let mut committed_any = false;
+            let outcome = workers.collect(|_| {
+                committed_any = true;
+                Ok(())
+            });
+            assert!(outcome.is_err(), "threads {threads}");
+            assert!(!committed_any, "threads {threads}");
+
+            // Discard after a failure with a call still out.
+            workers.dispatch("e", &numbers(0..40_000)).unwrap();
+            workers.dispatch("e", &numbers(0..40_000)).unwrap();
+            assert!(collect_one(&mut workers).1.is_err());
+            workers.discard();
+            assert!(workers.calls.is_empty());
+            workers.discard();
+
+            // The pool is ready for the next calls, two at a time again.
+            workers.dispatch("e", &numbers(1000..1010)).unwrap();
+            workers.dispatch("e", &numbers(2000..2003)).unwrap();
+            let (first, outcome) = collect_one(&mut workers);
+            outcome.unwrap();
+            let (second, outcome) = collect_one(&mut workers);
+            outcome.unwrap();
+            assert_eq!((first.len(), second.len()), (10, 3), "threads {threads}");
+        }
     }
 
     #[test]

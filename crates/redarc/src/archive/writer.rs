@@ -685,11 +685,14 @@ impl<W: Write> EntityWriter<'_, W> {
     /// [`EntityWriter::write_jsonl`] would for the whole text at once.
     /// Returns the bytes read.
     ///
-    /// The text is read in chunks of a few MiB straight into buffers the
-    /// worker threads share, so no copy of it is made. A line longer than
-    /// a chunk is gathered whole, but never past the record size limit
+    /// The text is read in chunks of 2 MiB straight into buffers the
+    /// worker threads share, so no copy of it is made. There are two such
+    /// buffers: while the threads redact one chunk, this thread commits the
+    /// chunk before it and reads the next. A line longer than a chunk is
+    /// gathered whole, but never past the record size limit
     /// ([`ExportOptions::max_record`]): such a line fails as too large
-    /// before it is read to its end.
+    /// before it is read to its end. On any error the records before the
+    /// failed one are written and none after it.
     ///
     /// ```
     /// # fn main() -> redarc::Result<()> {
@@ -708,71 +711,102 @@ impl<W: Write> EntityWriter<'_, W> {
     /// # Errors
     /// As [`EntityWriter::write_jsonl`]; [`Error::Io`] if reading fails.
     pub fn write_jsonl_from(&mut self, mut reader: impl std::io::Read) -> Result<u64> {
-        let mut chunk = Arc::new(batch::Chunk {
-            buf: vec![0; READ_CHUNK],
-            len: 0,
-        });
         let mut read = 0u64;
+        let outcome = self.write_chunks(&mut reader, &mut read);
+        if outcome.is_err() {
+            // The pieces of a chunk after the failed record are dropped.
+            if let Some(workers) = self.export.workers.as_mut() {
+                workers.discard();
+            }
+        }
+        outcome.map(|()| read)
+    }
+
+    /// Reads `reader` to its end in chunks of whole lines, alternating
+    /// between two buffers: while the worker threads redact one chunk, the
+    /// calling thread commits the chunk before it and reads the next, so
+    /// the threads do not wait for it between chunks.
+    fn write_chunks(&mut self, reader: &mut impl std::io::Read, read: &mut u64) -> Result<()> {
+        let chunk = || {
+            Arc::new(batch::Chunk {
+                buf: vec![0; READ_CHUNK],
+                len: 0,
+            })
+        };
+        let mut chunks = [chunk(), chunk()];
+        // The start of a line the last chunk ended in.
+        let mut carry: Vec<u8> = Vec::new();
+        // Whether the other buffer's chunk is with the workers, uncommitted.
+        let mut queued = false;
+        let mut cur = 0;
         loop {
-            let c = Arc::get_mut(&mut chunk).ok_or_else(still_shared)?;
-            let mut end_of_input = false;
-            while c.len < c.buf.len() {
-                match reader.read(&mut c.buf[c.len..]) {
-                    Ok(0) => {
-                        end_of_input = true;
-                        break;
+            let max_record = self.export.opts.max_record;
+            let c = Arc::get_mut(&mut chunks[cur]).ok_or_else(still_shared)?;
+            let filled = fill_chunk(c, &mut carry, reader, read, max_record);
+            let end_of_input = match filled {
+                Ok(end_of_input) => end_of_input,
+                Err(e) => {
+                    // The records read before the failure are written, and
+                    // an error names the record after them.
+                    if queued {
+                        self.commit_queued()?;
                     }
-                    Ok(n) => {
-                        c.len += n;
-                        read += n as u64;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(Error::io(READING_RECORDS, e)),
+                    return Err(match e {
+                        Fill::Read(e) => Error::io(READING_RECORDS, e),
+                        Fill::TooLong => self.record_error(format!(
+                            "record is larger than the limit of {} bytes",
+                            self.export.opts.max_record
+                        )),
+                    });
                 }
-            }
-            // Whole lines only, but for the last.
-            let end = if end_of_input {
-                c.len
-            } else if let Some(nl) = memchr::memrchr(b'\n', &c.buf[..c.len]) {
-                nl + 1
-            } else if c.len as u64 > self.export.opts.max_record + 2 {
-                // One line, longer than any record may be (with its line end).
-                return Err(self.record_error(format!(
-                    "record is larger than the limit of {} bytes",
-                    self.export.opts.max_record
-                )));
-            } else {
-                // One line longer than the buffer: read on into a larger one.
-                let larger = c.buf.len().saturating_mul(2);
-                c.buf.resize(larger, 0);
-                continue;
             };
-            let rest = c.len - end;
-            c.len = end;
-            let text: batch::SharedText = chunk.clone();
-            self.write_shared(text)?;
-            let c = Arc::get_mut(&mut chunk).ok_or_else(still_shared)?;
-            // The start of the next line goes to the front of the buffer,
-            // which shrinks back after a long line.
-            c.buf.copy_within(end..end + rest, 0);
-            c.len = rest;
-            if c.buf.len() > READ_CHUNK && rest <= READ_CHUNK {
-                c.buf.truncate(READ_CHUNK);
-                c.buf.shrink_to_fit();
+            let now_queued = self.start_chunk(chunks[cur].clone(), queued)?;
+            if queued && now_queued {
+                self.commit_queued()?;
             }
+            queued = now_queued;
             if end_of_input {
-                return Ok(read);
+                if queued {
+                    self.commit_queued()?;
+                }
+                return Ok(());
+            }
+            cur = 1 - cur;
+        }
+    }
+
+    /// Hands the records of `text` to the worker threads, behind the chunk
+    /// already `queued` there, and returns `true`; or, when the calling
+    /// thread does the work (one worker, or too little text), commits the
+    /// queued chunk first, writes the records and returns `false`.
+    fn start_chunk(&mut self, text: batch::SharedText, queued: bool) -> Result<bool> {
+        match self.workers_for((*text).as_ref().len()) {
+            Some(mut workers) => {
+                let name = self.name.clone();
+                let sent = workers.dispatch_shared(&name, text);
+                self.export.workers = Some(workers);
+                sent.map(|()| true)
+            }
+            None => {
+                if queued {
+                    self.commit_queued()?;
+                }
+                for line in batch::records((*text).as_ref()) {
+                    self.push_line(line, false)?;
+                }
+                Ok(false)
             }
         }
     }
 
-    /// [`EntityWriter::write_jsonl`] for text already in a shared buffer,
-    /// which the workers read without a copy.
-    fn write_shared(&mut self, text: batch::SharedText) -> Result<()> {
-        let shared = Arc::clone(&text);
-        self.write_pieces((*text).as_ref(), |workers, name| {
-            workers.dispatch_shared(name, shared)
-        })
+    /// Commits the oldest chunk the worker threads hold, in order.
+    fn commit_queued(&mut self) -> Result<()> {
+        let Some(mut workers) = self.export.workers.take() else {
+            return Err(Error::Usage("no worker threads hold a chunk".into()));
+        };
+        let outcome = workers.collect(|p| self.commit_piece(p));
+        self.export.workers = Some(workers);
+        outcome
     }
 
     /// Writes the records of `text`: on the calling thread, or on the
@@ -880,6 +914,74 @@ impl<W: Write> EntityWriter<'_, W> {
         self.export.entities.push(entity);
         self.export.open = None;
         Ok(())
+    }
+}
+
+/// Why [`fill_chunk`] stopped.
+enum Fill {
+    Read(std::io::Error),
+    /// One line is longer than any record may be.
+    TooLong,
+}
+
+/// Fills `c` with whole lines: first `carry` (the start of a line the
+/// chunk before ended in), then what `reader` gives, until the buffer is
+/// full or the input ends. Leaves in `carry` the start of the line the
+/// chunk ends in, and `c.len` at the end of its last whole line (all of it
+/// at the end of the input). Returns whether the input ended.
+///
+/// A line longer than the buffer grows it, but never past `max_record`
+/// (and its line end); the buffer shrinks back after such a line.
+fn fill_chunk(
+    c: &mut batch::Chunk,
+    carry: &mut Vec<u8>,
+    reader: &mut impl std::io::Read,
+    read: &mut u64,
+    max_record: u64,
+) -> std::result::Result<bool, Fill> {
+    if c.buf.len() > READ_CHUNK && carry.len() <= READ_CHUNK {
+        c.buf.truncate(READ_CHUNK);
+        c.buf.shrink_to_fit();
+    }
+    if c.buf.len() < carry.len() {
+        c.buf.resize(carry.len(), 0);
+    }
+    c.buf[..carry.len()].copy_from_slice(carry);
+    c.len = carry.len();
+    carry.clear();
+    loop {
+        let mut end_of_input = false;
+        while c.len < c.buf.len() {
+            match reader.read(&mut c.buf[c.len..]) {
+                Ok(0) => {
+                    end_of_input = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.len += n;
+                    *read += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Fill::Read(e)),
+            }
+        }
+        // Whole lines only, but for the last.
+        let end = if end_of_input {
+            c.len
+        } else if let Some(nl) = memchr::memrchr(b'\n', &c.buf[..c.len]) {
+            nl + 1
+        } else if c.len as u64 > max_record + 2 {
+            // One line, longer than any record may be (with its line end).
+            return Err(Fill::TooLong);
+        } else {
+            // One line longer than the buffer: read on into a larger one.
+            let larger = c.buf.len().saturating_mul(2);
+            c.buf.resize(larger, 0);
+            continue;
+        };
+        carry.extend_from_slice(&c.buf[end..c.len]);
+        c.len = end;
+        return Ok(end_of_input);
     }
 }
 

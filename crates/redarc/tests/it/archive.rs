@@ -604,6 +604,45 @@ fn write_jsonl_names_the_first_bad_record_on_every_thread_count() {
     }
 }
 
+#[test]
+fn write_jsonl_from_names_a_bad_record_several_chunks_in() {
+    let (_, r) = key();
+    // The bad record lies past two 2 MiB read chunks, so that one chunk is
+    // still with the threads when the next is read and fails.
+    let mut text = jsonl(60_000);
+    assert!(text.len() > 2 * (2 << 20), "{}", text.len());
+    text.push_str("{\"k\":\n");
+    text.push_str(&jsonl(30_000));
+    for workers in [1, 2, 3] {
+        let (_, manifest, failed) = write_jsonl_export(&r, &text, workers, 0);
+        match failed {
+            Some(Error::Record { record, .. }) => assert_eq!(record, 60_001, "workers {workers}"),
+            other => panic!("workers {workers}: not a record error: {other:?}"),
+        }
+        assert_eq!(manifest.entity("events").unwrap().records, 60_000);
+    }
+
+    // A line that never ends, after as many records: they are written and
+    // the error names the record after them.
+    let records = jsonl(60_000);
+    for workers in [1, 2] {
+        let mut out = Vec::new();
+        let opts = ExportOptions::new("t").max_record(1 << 20).workers(workers);
+        let mut export = ExportWriter::new(&mut out, &r, opts).unwrap();
+        let mut e = export.entity("a").unwrap();
+        let endless = std::io::Read::chain(records.as_bytes(), std::io::repeat(b'x'));
+        match e.write_jsonl_from(endless).unwrap_err() {
+            Error::Record { record, .. } => assert_eq!(record, 60_001, "workers {workers}"),
+            other => panic!("workers {workers}: not a record error: {other}"),
+        }
+        assert_eq!(e.records(), 60_000, "workers {workers}");
+        // The entity and the export can still be finished.
+        e.finish().unwrap();
+        let manifest = export.finish().unwrap();
+        assert_eq!(manifest.entity("a").unwrap().records, 60_000);
+    }
+}
+
 /// The plaintext tar of entity `e` written by `write`, without redaction.
 fn unredacted(
     r: &Recipients,
