@@ -519,21 +519,10 @@ mod tests {
 
     /// Runs `text` through `workers` and returns the committed records.
     fn committed(workers: &mut Workers<Prepared>, text: &[u8]) -> (Vec<String>, Result<()>) {
-        let mut seen = Vec::new();
-        let outcome = workers.dispatch("e", text).and_then(|()| {
-            workers.collect(|p| {
-                let mut start = 0;
-                for &end in &p.ends {
-                    seen.push(String::from_utf8(p.out[start..end].to_vec()).unwrap());
-                    start = end;
-                }
-                match p.failed.take() {
-                    Some(e) => Err(e),
-                    None => Ok(()),
-                }
-            })
-        });
-        (seen, outcome)
+        match workers.dispatch("e", text) {
+            Ok(()) => collect_one(workers),
+            Err(e) => (Vec::new(), Err(e)),
+        }
     }
 
     #[test]
