@@ -691,8 +691,10 @@ impl<W: Write> EntityWriter<'_, W> {
     /// chunk before it and reads the next. A line longer than a chunk is
     /// gathered whole, but never past the record size limit
     /// ([`ExportOptions::max_record`]): such a line fails as too large
-    /// before it is read to its end. On any error the records before the
-    /// failed one are written and none after it.
+    /// before it is read to its end. A failed record (bad, or too large) is
+    /// named by its number, with every record before it written and none
+    /// after it; after a read error, the records of the chunk being read
+    /// are not written either.
     ///
     /// ```
     /// # fn main() -> redarc::Result<()> {
