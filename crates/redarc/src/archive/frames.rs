@@ -25,16 +25,29 @@ pub(crate) const FRAME_BYTES: usize = 2 << 20;
 /// `tar | zstd -3` pipeline makes 46.8 MB): docs/performance.md.
 pub(crate) const DEFAULT_HASH_LOG: u32 = 12;
 
-/// Frames [`Frames::write_large`] hands to [`compress_beside`] at a time.
-/// Each call starts a thread (some tens of microseconds against some 10 ms
-/// to compress a frame) and leaves it at most half as many buffers.
+/// Most whole frames one write compresses at once, with
+/// [`compress_beside`]. Each call starts a thread (some tens of
+/// microseconds against some 10 ms to compress a frame) and leaves it at
+/// most half as many buffers.
 const BESIDE_GROUP: usize = 8;
 
+/// Compresses `frame` into `out` with `zstd`.
+fn compress_frame(
+    zstd: &mut zstd::bulk::Compressor<'static>,
+    frame: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    out.clear();
+    out.reserve(zstd::zstd_safe::compress_bound(frame.len()));
+    zstd.compress_to_buffer(frame, out).map(|_| ())
+}
+
 /// Compresses `frames` in order and hands each compressed frame to
-/// `write`: the even ones with `own` on this thread, the odd ones with
-/// `other` on a thread beside it (`out` is `own`'s buffer). `spare` holds
-/// buffers for the other thread's frames; they are returned for the next
-/// call. If the thread does not start, all are compressed here.
+/// `write`: the even ones with `other` on a thread beside this one, the
+/// odd ones with `own` here (`out` is `own`'s buffer), so that of an odd
+/// number of frames the other thread takes the larger share. `spare`
+/// holds buffers for the other thread's frames; they are returned for
+/// the next call. If the thread does not start, all are compressed here.
 fn compress_beside(
     frames: &[&[u8]],
     (own, out): (&mut zstd::bulk::Compressor<'static>, &mut Vec<u8>),
@@ -42,21 +55,16 @@ fn compress_beside(
     mut spare: Vec<Vec<u8>>,
     mut write: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<Vec<Vec<u8>>> {
-    let compress = |z: &mut zstd::bulk::Compressor<'static>, frame: &[u8], out: &mut Vec<u8>| {
-        out.clear();
-        out.reserve(zstd::zstd_safe::compress_bound(frame.len()));
-        z.compress_to_buffer(frame, out).map(|_| ())
-    };
-    let odd: Vec<&[u8]> = frames.iter().skip(1).step_by(2).copied().collect();
-    spare.resize_with(spare.len().max(odd.len()), Vec::new);
+    let even: Vec<&[u8]> = frames.iter().step_by(2).copied().collect();
+    spare.resize_with(spare.len().max(even.len()), Vec::new);
     std::thread::scope(|scope| {
         let (done, compressed) = std::sync::mpsc::channel::<io::Result<Vec<u8>>>();
         let mut bufs = spare;
         let beside = std::thread::Builder::new()
             .name("redarc-zstd".into())
             .spawn_scoped(scope, move || {
-                for (frame, mut buf) in odd.into_iter().zip(bufs.drain(..)) {
-                    let result = compress(other, frame, &mut buf).map(|()| buf);
+                for (frame, mut buf) in even.into_iter().zip(bufs.drain(..)) {
+                    let result = compress_frame(other, frame, &mut buf).map(|()| buf);
                     let failed = result.is_err();
                     if done.send(result).is_err() || failed {
                         break;
@@ -66,8 +74,8 @@ fn compress_beside(
             });
         let mut returned = Vec::new();
         for (i, frame) in frames.iter().enumerate() {
-            if i % 2 == 0 || beside.is_err() {
-                compress(own, frame, out)?;
+            if i % 2 == 1 || beside.is_err() {
+                compress_frame(own, frame, out)?;
                 write(out)?;
             } else {
                 let buf = compressed
@@ -118,15 +126,6 @@ impl<W: Write> Compressor<W> {
         Ok(Compressor::Stream(zstd))
     }
 
-    /// Writes all of `data`, as `write_all` would, but with the frames
-    /// compressed two at a time when `data` spans several.
-    pub(crate) fn write_large(&mut self, data: &[u8]) -> io::Result<()> {
-        match self {
-            Compressor::Frames(f) => f.write_large(data),
-            Compressor::Stream(s) => s.write_all(data),
-        }
-    }
-
     /// Compresses what is left and returns the inner writer.
     pub(crate) fn finish(self) -> io::Result<W> {
         match self {
@@ -159,8 +158,8 @@ pub(crate) struct Frames<W: Write> {
     inner: W,
     level: i32,
     zstd: zstd::bulk::Compressor<'static>,
-    /// The second compressor and its output, for [`Frames::write_large`];
-    /// made at its first use.
+    /// The second compressor and its buffers, for writes of several whole
+    /// frames; made at its first use.
     beside: Option<(zstd::bulk::Compressor<'static>, Vec<Vec<u8>>)>,
     /// Bytes of the frame being gathered, when writes come in pieces.
     pending: Vec<u8>,
@@ -183,77 +182,45 @@ impl<W: Write> Frames<W> {
         })
     }
 
-    /// Compresses `data` (at most [`FRAME_BYTES`], or `pending` when
-    /// `None`) as one frame and writes it.
-    fn frame(&mut self, data: Option<&[u8]>) -> io::Result<()> {
-        let data = data.unwrap_or(&self.pending);
-        self.out.clear();
-        self.out
-            .reserve(zstd::zstd_safe::compress_bound(data.len()));
-        self.zstd.compress_to_buffer(data, &mut self.out)?;
+    /// Compresses the gathered bytes as one frame and writes it.
+    fn frame(&mut self) -> io::Result<()> {
+        compress_frame(&mut self.zstd, &self.pending, &mut self.out)?;
         self.pending.clear();
         self.framed = true;
         self.inner.write_all(&self.out)
     }
 
-    /// Writes all of `data`, as [`Write::write_all`] would, with the same
-    /// frames and so the same bytes, but with every other whole frame
-    /// compressed on a thread beside this one.
-    fn write_large(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let mut pending_full = false;
-        if !self.pending.is_empty() {
-            let take = data.len().min(FRAME_BYTES - self.pending.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            pending_full = self.pending.len() == FRAME_BYTES;
-            if !pending_full {
-                return Ok(());
-            }
-        }
-        let whole = data.len() - data.len() % FRAME_BYTES;
-        let (direct, rest) = data.split_at(whole);
-        if self.beside.is_none() && (pending_full as usize) + whole / FRAME_BYTES >= 2 {
+    /// Compresses `frames`, whole frames straight from the caller's
+    /// buffer, and writes them in order: two or more with every other one
+    /// on a thread beside this one.
+    fn frames(&mut self, frames: &[&[u8]]) -> io::Result<()> {
+        if self.beside.is_none() && frames.len() >= 2 {
             self.beside = Some((compressor(self.level)?, Vec::new()));
         }
         let Frames {
             inner,
-            zstd: own,
-            out,
+            zstd,
             beside,
-            pending,
+            out,
             framed,
             ..
-        } = &mut *self;
-        let frames: Vec<&[u8]> = pending_full
-            .then_some(&pending[..])
-            .into_iter()
-            .chain(direct.chunks_exact(FRAME_BYTES))
-            .collect();
-        // A few frames at a time, so that however large `data` is, the
-        // other thread holds at most half of them compressed.
-        for group in frames.chunks(BESIDE_GROUP) {
-            match beside.as_mut() {
-                Some((zstd, spare)) if group.len() >= 2 => {
-                    let bufs = std::mem::take(spare);
-                    *spare = compress_beside(group, (own, out), zstd, bufs, |frame| {
-                        inner.write_all(frame)
-                    })?;
-                }
-                _ => {
-                    for frame in group {
-                        out.clear();
-                        out.reserve(zstd::zstd_safe::compress_bound(frame.len()));
-                        own.compress_to_buffer(frame, out)?;
-                        inner.write_all(out)?;
-                    }
+        } = self;
+        match beside {
+            Some((other, spare)) if frames.len() >= 2 => {
+                let bufs = std::mem::take(spare);
+                *spare = compress_beside(frames, (zstd, out), other, bufs, |frame| {
+                    inner.write_all(frame)
+                })?;
+            }
+            _ => {
+                for frame in frames {
+                    compress_frame(zstd, frame, out)?;
+                    inner.write_all(out)?;
                 }
             }
         }
         *framed |= !frames.is_empty();
-        if pending_full {
-            pending.clear();
-        }
-        self.write_all(rest)
+        Ok(())
     }
 
     /// Compresses the gathered bytes, if any, as one frame.
@@ -261,13 +228,13 @@ impl<W: Write> Frames<W> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.frame(None)
+        self.frame()
     }
 
     fn finish(mut self) -> io::Result<W> {
         if !self.pending.is_empty() || !self.framed {
             // The rest, or an empty frame: zstd readers refuse an empty stream.
-            self.frame(None)?;
+            self.frame()?;
         }
         Ok(self.inner)
     }
@@ -276,10 +243,10 @@ impl<W: Write> Frames<W> {
 impl<W: Write> Write for Frames<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.pending.is_empty() && buf.len() >= FRAME_BYTES {
-            // A whole frame straight from the caller's buffer.
-            let (frame, _) = buf.split_at(FRAME_BYTES);
-            self.frame(Some(frame))?;
-            return Ok(FRAME_BYTES);
+            // Whole frames straight from the caller's buffer.
+            let frames: Vec<&[u8]> = buf.chunks_exact(FRAME_BYTES).take(BESIDE_GROUP).collect();
+            self.frames(&frames)?;
+            return Ok(frames.len() * FRAME_BYTES);
         }
         if self.pending.capacity() == 0 {
             self.pending.reserve_exact(FRAME_BYTES);
@@ -435,19 +402,24 @@ mod tests {
             ),
             seed in any::<u32>(),
         ) {
-            // Each write goes in whole or in large frames, with a flush
-            // after some: the bytes must not depend on the way.
+            // Each write goes in whole, so that whole frames are compressed
+            // two at a time, or in slices under a frame, which never are,
+            // with a flush after some: the bytes must not depend on the way.
             let data: Vec<Vec<u8>> = writes.iter().enumerate()
                 .map(|(i, &(n, _, _))| text(n, seed ^ i as u32))
                 .collect();
             let mut plain = Compressor::new(Vec::new(), 1, 0).unwrap();
             let mut large = Compressor::new(Vec::new(), 1, 0).unwrap();
             for (bytes, &(_, as_large, flush)) in data.iter().zip(&writes) {
-                plain.write_all(bytes).unwrap();
+                for slice in bytes.chunks(FRAME_BYTES / 3) {
+                    plain.write_all(slice).unwrap();
+                }
                 if as_large {
-                    large.write_large(bytes).unwrap();
-                } else {
                     large.write_all(bytes).unwrap();
+                } else {
+                    for slice in bytes.chunks(FRAME_BYTES / 2 + 1) {
+                        large.write_all(slice).unwrap();
+                    }
                 }
                 if flush {
                     plain.flush().unwrap();
@@ -479,7 +451,7 @@ mod tests {
         }
         let big = text(6 * FRAME_BYTES, 9);
         let mut c = Compressor::new(FailsAfter(2), 1, 0).unwrap();
-        let err = c.write_large(&big).unwrap_err();
+        let err = c.write_all(&big).unwrap_err();
         assert_eq!(err.to_string(), "disk full");
     }
 }

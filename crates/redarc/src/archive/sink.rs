@@ -48,7 +48,7 @@ fn append<W: Write>(stack: &mut Stack<W>, header: &tar::Header, data: &[u8]) -> 
     let out = stack.get_mut();
     let pad = (512 - data.len() % 512) % 512;
     out.write_all(header.as_bytes())
-        .and_then(|()| out.write_large(data))
+        .and_then(|()| out.write_all(data))
         .and_then(|()| out.write_all(&[0u8; 512][..pad]))
         .map_err(|e| Error::io("writing the archive", e))
 }
