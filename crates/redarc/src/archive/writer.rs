@@ -678,7 +678,15 @@ impl<W: Write> EntityWriter<'_, W> {
     /// As [`EntityWriter::write_json_line`], naming the failed record by
     /// its number in the entity.
     pub fn write_jsonl(&mut self, text: &[u8]) -> Result<()> {
-        self.write_pieces(text, |workers, name| workers.dispatch(name, text))
+        let Some(mut workers) = self.workers_for(text.len()) else {
+            return self.write_here(text);
+        };
+        let name = self.name.clone();
+        let outcome = workers
+            .dispatch(&name, text)
+            .and_then(|()| workers.collect(|p| self.commit_piece(p)));
+        self.export.workers = Some(workers);
+        outcome
     }
 
     /// Writes the records of the JSONL that `reader` holds, to its end, as
@@ -793,10 +801,7 @@ impl<W: Write> EntityWriter<'_, W> {
                 if queued {
                     self.commit_queued()?;
                 }
-                for line in batch::records((*text).as_ref()) {
-                    self.push_line(line, false)?;
-                }
-                Ok(false)
+                self.write_here((*text).as_ref()).map(|()| false)
             }
         }
     }
@@ -811,25 +816,12 @@ impl<W: Write> EntityWriter<'_, W> {
         outcome
     }
 
-    /// Writes the records of `text`: on the calling thread, or on the
-    /// worker threads, which `dispatch` hands the text to; their pieces
-    /// are then committed in order.
-    fn write_pieces(
-        &mut self,
-        text: &[u8],
-        dispatch: impl FnOnce(&mut batch::Workers<batch::Prepared>, &str) -> Result<()>,
-    ) -> Result<()> {
-        let Some(mut workers) = self.workers_for(text.len()) else {
-            for line in batch::records(text) {
-                self.push_line(line, false)?;
-            }
-            return Ok(());
-        };
-        let name = self.name.clone();
-        let outcome =
-            dispatch(&mut workers, &name).and_then(|()| workers.collect(|p| self.commit_piece(p)));
-        self.export.workers = Some(workers);
-        outcome
+    /// Writes the records of `text` on the calling thread.
+    fn write_here(&mut self, text: &[u8]) -> Result<()> {
+        for line in batch::records(text) {
+            self.push_line(line, false)?;
+        }
+        Ok(())
     }
 
     /// The export's worker threads, started at the first call, for `len`
