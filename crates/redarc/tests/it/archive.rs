@@ -411,6 +411,65 @@ fn several_recipients_each_open_the_archive() {
     }
 }
 
+/// A raw CR or LF is JSON whitespace but breaks the one-record-a-line
+/// format: every way in refuses it with its own message, whether the
+/// record is redacted, copied untouched (the quick check rules the byte
+/// out without a search) or written without a redactor; a tab, also JSON
+/// whitespace, is kept.
+#[test]
+fn raw_line_breaks_are_refused_on_every_path() {
+    let (_, r) = key();
+    let redactor = || redarc::Policy::default_policy().compile().unwrap();
+    let cases: [(&[u8], Option<&str>); 6] = [
+        (b"{\"x\":\r1}", Some("carriage return")),
+        (b"{\"x\":\n1}", Some("on one line")),
+        // Walked for its key name.
+        (b"{\"password\":\r\"hunter2\"}", Some("carriage return")),
+        (b"{\"password\":\n\"hunter2\"}", Some("on one line")),
+        (b"{\"x\":\t1}", None),
+        (b"{\"password\":\t\"hunter2\"}", None),
+    ];
+    for redacted in [false, true] {
+        for (line, refused) in cases {
+            let mut opts = ExportOptions::new("t");
+            if redacted {
+                opts = opts.redactor(redactor());
+            }
+            let mut export = ExportWriter::new(Vec::new(), &r, opts).unwrap();
+            let mut e = export.entity("a").unwrap();
+            let got = e.write_json_line(line);
+            let what = format!("{:?} redacted={redacted}", String::from_utf8_lossy(line));
+            match refused {
+                Some(words) => match got {
+                    Err(Error::Record { detail, .. }) => {
+                        assert!(detail.contains(words), "{what}: {detail}")
+                    }
+                    other => panic!("{what}: {other:?}"),
+                },
+                None => got.unwrap(),
+            }
+        }
+    }
+    // Inside a chunk of JSONL, on the record threads: a CR before the LF
+    // is the line end, one elsewhere is refused, naming its record.
+    for workers in [1, 2] {
+        let opts = ExportOptions::new("t")
+            .redactor(redactor())
+            .workers(workers);
+        let mut export = ExportWriter::new(Vec::new(), &r, opts).unwrap();
+        let mut e = export.entity("a").unwrap();
+        let mut text = "{\"id\":1}\r\n".repeat(50_000).into_bytes();
+        text.extend_from_slice(b"{\"id\":\r2}\n");
+        match e.write_jsonl(&text) {
+            Err(Error::Record { record, detail, .. }) => {
+                assert_eq!(record, 50_001, "{workers} workers");
+                assert!(detail.contains("carriage return"), "{detail}");
+            }
+            other => panic!("{workers} workers: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn writer_refuses_misuse() {
     let (_, r) = key();
