@@ -413,9 +413,8 @@ fn several_recipients_each_open_the_archive() {
 
 /// A raw CR or LF is JSON whitespace but breaks the one-record-a-line
 /// format: every way in refuses it with its own message, whether the
-/// record is redacted, copied untouched (the quick check rules the byte
-/// out without a search) or written without a redactor; a tab, also JSON
-/// whitespace, is kept.
+/// record is walked by the redactor, copied untouched by it, or written
+/// without one; a tab, also JSON whitespace, is kept.
 #[test]
 fn raw_line_breaks_are_refused_on_every_path() {
     let (_, r) = key();
