@@ -415,7 +415,7 @@ struct RuleSource {
 /// two finish together however the work falls.
 ///
 /// The built-in rules' regexes take about 9 ms to compile on one core,
-/// and the keyword automaton 2-3 ms more, before any record can be
+/// and the keyword table about 1 ms more, before any record can be
 /// redacted; every command that redacts or scans waits for them, a pack
 /// of 200 MB in 0.6 s among them. If the thread does not start, or
 /// stops, the patterns it left are compiled here.
