@@ -682,11 +682,9 @@ impl<W: Write> EntityWriter<'_, W> {
             return self.write_here(text);
         };
         let name = self.name.clone();
-        let outcome = workers
-            .dispatch(&name, text)
-            .and_then(|()| workers.collect(|p| self.commit_piece(p)));
+        let sent = workers.dispatch(&name, text);
         self.export.workers = Some(workers);
-        outcome
+        sent.and_then(|()| self.commit_queued())
     }
 
     /// Writes the records of the JSONL that `reader` holds, to its end, as
