@@ -127,7 +127,7 @@ impl Redactor {
             value = Node::Null;
         }
         if cx.changed {
-            serde_json::to_writer(&mut *out, &value).map_err(|e| Error::Record {
+            value.write_json(out).map_err(|e| Error::Record {
                 entity: entity.to_string(),
                 record,
                 detail: crate::json_error_category(&e),
@@ -314,8 +314,11 @@ impl Redactor {
                         inner = Node::Null;
                     }
                     if cx.changed {
-                        if let Ok(text) = serde_json::to_string(&inner) {
-                            *s = Cow::Owned(text);
+                        let mut text = Vec::new();
+                        if inner.write_json(&mut text).is_ok() {
+                            if let Ok(text) = String::from_utf8(text) {
+                                *s = Cow::Owned(text);
+                            }
                         }
                     }
                     cx.changed |= before;

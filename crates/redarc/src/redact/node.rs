@@ -131,9 +131,121 @@ impl Serialize for Node<'_> {
     }
 }
 
+impl Node<'_> {
+    /// Appends this value's compact JSON to `out`: the same bytes as
+    /// `serde_json::to_writer`, but a string or key that needs no escape
+    /// (every one the record held without escapes) is copied as it is
+    /// instead of being escaped byte by byte.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            Node::Null => out.extend_from_slice(b"null"),
+            Node::Bool(true) => out.extend_from_slice(b"true"),
+            Node::Bool(false) => out.extend_from_slice(b"false"),
+            Node::Number(n) => serde_json::to_writer(&mut *out, n)?,
+            Node::String(v) => write_str(v, out)?,
+            Node::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_json(out)?;
+                }
+                out.push(b']');
+            }
+            Node::Object(members) => {
+                out.push(b'{');
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(k, out)?;
+                    out.push(b':');
+                    v.write_json(out)?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `s` as a JSON string: copied between quotes when no byte of it needs an
+/// escape (a control byte, `"` or `\\`), else escaped by serde_json.
+fn write_str(s: &str, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    // A plain fold, not `any`: it compiles to a vectorised search.
+    let escape = s
+        .bytes()
+        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if escape {
+        return serde_json::to_writer(out, s);
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON value, with strings of every kind of character.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let text = "(\\PC|[\\x00-\\x1f\"\\\\/\\x7f]|\u{2028}){0,12}";
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<u64>().prop_map(|n| serde_json::json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| serde_json::json!(f)),
+            text.prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::vec((text, inner), 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The writer gives serde_json's bytes, for strings parsed with and
+        /// without escapes (borrowed and owned) alike.
+        #[test]
+        fn write_json_is_serde_jsons_output(v in json()) {
+            let text = serde_json::to_string(&v).unwrap();
+            let node: Node<'_> = serde_json::from_str(&text).unwrap();
+            let mut out = Vec::new();
+            node.write_json(&mut out).unwrap();
+            prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&node).unwrap());
+        }
+    }
+
+    #[test]
+    fn write_json_escapes_what_needs_it() {
+        let node = Node::Object(vec![
+            (
+                Cow::Borrowed("k\"q"),
+                Node::String(Cow::Borrowed("a\nb\\c\u{1}")),
+            ),
+            (
+                Cow::Borrowed("plain"),
+                Node::String(Cow::Borrowed("é/\u{7f}")),
+            ),
+        ]);
+        let mut out = Vec::new();
+        node.write_json(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"k\\\"q\":\"a\\nb\\\\c\\u0001\",\"plain\":\"é/\u{7f}\"}"
+        );
+    }
 
     #[test]
     fn round_trip_keeps_member_order() {
