@@ -634,6 +634,46 @@ mod tests {
         assert_eq!(v.len(), 6);
     }
 
+    /// Pieces of text around secrets: literals, shapes, values, placeholders.
+    const FRAGMENTS: &[&str] = &[
+        "[REDACTED:signed-url]",
+        "[REDACTED:url-secret-param]",
+        "[PSEUDONYM:0123456789abcdef]",
+        "[REDACTED:",
+        "]",
+        "https://x.example/a?",
+        "Signature=",
+        "&api_key=",
+        "://root:",
+        "@db.example",
+        "AKIAFAKEFAKEFAKE2345",
+        "Bearer ",
+        "FakeToken0123456789",
+        "password=",
+        "hunter2secret",
+        " ",
+        "=",
+        "{",
+        "}",
+        "'",
+    ];
+
+    /// Whether the full walk, with no raw-byte check first, changes `line`.
+    fn walk_changes(r: &Redactor, line: &str) -> bool {
+        let mut value: Node<'_> = serde_json::from_str(line).unwrap();
+        let mut report = Report::new();
+        let mut cx = Cx {
+            entity: "e",
+            path: String::from("$"),
+            report: &mut report,
+            findings: None,
+            line: 1,
+            changed: false,
+            nested: 0,
+        };
+        r.walk(&mut value, &mut cx, Under::Nothing) == Fate::Remove || cx.changed
+    }
+
     fn run(r: &Redactor, entity: &str, line: &str) -> (String, Report) {
         let mut out = Vec::new();
         let mut report = Report::new();
@@ -708,6 +748,56 @@ mod tests {
             run(&r, "e", r#"{"db_cred":"hunter2-secret"}"#).0,
             r#"{"db_cred":"[REDACTED:credentials-field]"}"#
         );
+    }
+
+    #[test]
+    fn placeholders_in_text_do_not_make_the_walk() {
+        let r = default();
+        // A redacted archive's lines: a rule's literal and shape are still
+        // there, but what follows is a placeholder or a pseudonym.
+        for line in [
+            r#"{"url":"https://cdn.example/a.gz?Expires=1719228336&Signature=[REDACTED:signed-url]"}"#,
+            r#"{"data":"export?customer=C5230&api_key=[REDACTED:url-secret-param]&f=csv"}"#,
+            r#"{"debug":"git clone https://x-access-token:[REDACTED:github-token]@github.com/o/r.git"}"#,
+            r#"{"env":"AZURE_CLIENT_SECRET=[REDACTED:azure-client-secret]","n":1}"#,
+            r#"{"log":"Authorization: Bearer [REDACTED:authorization-bearer] for [PSEUDONYM:0123456789abcdef]"}"#,
+        ] {
+            assert!(!r.needs_walk(line.as_bytes()), "{line}");
+            assert!(!walk_changes(&r, line), "{line}");
+        }
+        // A live secret beside a placeholder in the same string still walks.
+        for (line, want) in [
+            (
+                r#"{"data":"api_key=[REDACTED:url-secret-param] password=hunter2secret"}"#,
+                r#"{"data":"api_key=[REDACTED:url-secret-param] password=[REDACTED:secret-assignment]"}"#,
+            ),
+            (
+                r#"{"u":"https://u:[REDACTED:x]@h and https://bob:pa55word@h2"}"#,
+                r#"{"u":"https://u:[REDACTED:x]@h and https://bob:[REDACTED:url-userinfo-password]@h2"}"#,
+            ),
+        ] {
+            assert!(r.needs_walk(line.as_bytes()), "{line}");
+            assert_eq!(run(&r, "e", line).0, want);
+        }
+    }
+
+    proptest::proptest! {
+        /// The raw-byte check skips only lines the walk leaves as they are,
+        /// for strings mixing placeholders with secrets' literals and shapes.
+        #[test]
+        fn a_skipped_line_is_one_the_walk_leaves(
+            parts in proptest::collection::vec(0..FRAGMENTS.len(), 0..8),
+            key in 0..3usize,
+        ) {
+            static R: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+            let r = R.get_or_init(default);
+            let text: String = parts.iter().map(|&i| FRAGMENTS[i]).collect();
+            let key = ["data", "api_key", "url"][key];
+            let line = serde_json::json!({ key: text, "n": 1 }).to_string();
+            if !r.needs_walk(line.as_bytes()) {
+                proptest::prop_assert!(!walk_changes(r, &line), "{}", line);
+            }
+        }
     }
 
     #[test]

@@ -582,17 +582,20 @@ impl Redactor {
         if i.always_walk {
             return true;
         }
+        let mut settled = Settled::default();
         let hit = self.trigger_hits(line, |start, hits| {
             hits.iter().any(|(t, lit, spelled)| {
-                spelled_at(line, start, spelled)
+                let (s, e) = (start, start + *lit);
+                spelled_at(line, s, spelled)
                     && match t {
-                        Target::Rule(r) => self.rule_hit_matters(line, start, start + *lit, *r),
+                        Target::Rule(r) => self.rule_hit_matters(line, s, e, *r),
                         Target::KeyShaped(_) | Target::Structure => {
-                            self.key_hit_matters(line, start, start + *lit)
+                            self.key_hit_matters(line, s, e)
                         }
-                        Target::Path => true,
-                        Target::Userinfo => super::detect::userinfo_follows(line, start + lit),
+                        Target::Path => return true,
+                        Target::Userinfo => super::detect::userinfo_follows(line, e),
                     }
+                    && !self.protected_string_stays(line, s, e, &mut settled)
             })
         });
         if hit {
@@ -628,6 +631,49 @@ impl Redactor {
             Ok(text) => r.regex.is_match(text),
             Err(_) => true,
         }
+    }
+
+    /// Whether the string value around `line[s..e]`, which holds a
+    /// placeholder or a pseudonym and no escape, stays as it is in the walk,
+    /// although a hit in it looked as if it could lead to a change. A
+    /// redacted archive's residual scan meets such strings on most redacted
+    /// lines: `Signature=[REDACTED:signed-url]`, `api_key=[REDACTED:…]`,
+    /// `https://user:[REDACTED:…]@host` still show a rule's literal and
+    /// shape. Without escapes the raw bytes are the string the walk sees, and
+    /// what the walk does to a string under no key is what the value rules
+    /// find in it (a key's own value is its key hit's business, and a
+    /// string that parses as JSON holds no strings to change); so the value
+    /// rules run on it now. `false` for any other string, a key included.
+    /// `settled` remembers strings found to stay (one string often holds
+    /// several hits).
+    fn protected_string_stays(
+        &self,
+        line: &[u8],
+        s: usize,
+        e: usize,
+        settled: &mut Settled,
+    ) -> bool {
+        let (Some(q0), Some(q1)) = (
+            unescaped_quote_before(line, s),
+            unescaped_quote_after(line, e),
+        ) else {
+            return false;
+        };
+        if settled.holds(q0) {
+            return true;
+        }
+        let raw = &line[q0 + 1..q1];
+        if !holds_protected(raw) || memchr::memchr(b'\\', raw).is_some() || is_json_key(line, q1) {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return false;
+        };
+        let stays = self.find_spans(text).is_empty();
+        if stays {
+            settled.add(q0);
+        }
+        stays
     }
 
     /// Whether a key-name literal at `line[s..e]` can lead to a change: it
@@ -771,6 +817,45 @@ fn unescaped_quote_after(line: &[u8], pos: usize) -> Option<usize> {
         from = q + 1;
     }
     None
+}
+
+/// Whether `raw` holds the start of a placeholder or a pseudonym.
+fn holds_protected(raw: &[u8]) -> bool {
+    // `[` is rare in text, and a search built per call would cost more.
+    memchr::memchr_iter(b'[', raw)
+        .any(|i| raw[i..].starts_with(b"[REDACTED:") || raw[i..].starts_with(b"[PSEUDONYM:"))
+}
+
+/// Whether the string whose closing quote is at `q1` is an object key.
+fn is_json_key(line: &[u8], q1: usize) -> bool {
+    let after = line
+        .get(q1 + 1..)
+        .and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()));
+    after == Some(&b':')
+}
+
+/// The strings of one line (by the offset of their opening quote) that
+/// [`Redactor::protected_string_stays`] found to stay; the last few.
+#[derive(Default)]
+struct Settled {
+    strings: [usize; SETTLED],
+    len: usize,
+    next: usize,
+}
+
+/// How many strings [`Settled`] keeps (the oldest gives way).
+const SETTLED: usize = 8;
+
+impl Settled {
+    fn holds(&self, q0: usize) -> bool {
+        self.strings[..self.len].contains(&q0)
+    }
+
+    fn add(&mut self, q0: usize) {
+        self.strings[self.next % SETTLED] = q0;
+        self.next = (self.next + 1) % SETTLED;
+        self.len = (self.len + 1).min(SETTLED);
+    }
 }
 
 /// Whether the byte at `q` is preceded by an odd number of backslashes.
