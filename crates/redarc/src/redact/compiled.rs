@@ -586,16 +586,26 @@ impl Redactor {
         let hit = self.trigger_hits(line, |start, hits| {
             hits.iter().any(|(t, lit, spelled)| {
                 let (s, e) = (start, start + *lit);
-                spelled_at(line, s, spelled)
-                    && match t {
-                        Target::Rule(r) => self.rule_hit_matters(line, s, e, *r),
-                        Target::KeyShaped(_) | Target::Structure => {
-                            self.key_hit_matters(line, s, e)
-                        }
-                        Target::Path => return true,
-                        Target::Userinfo => super::detect::userinfo_follows(line, e),
+                if !spelled_at(line, s, spelled) {
+                    return false;
+                }
+                // The quotes of the JSON string the hit is in, found once
+                // for the checks below.
+                let string = match t {
+                    Target::Path => return true,
+                    Target::Userinfo if !super::detect::userinfo_follows(line, e) => {
+                        return false;
                     }
-                    && !self.protected_string_stays(line, s, e, &mut settled)
+                    _ => string_around(line, s, e),
+                };
+                let matters = match t {
+                    Target::Rule(r) => self.rule_hit_matters(line, string, *r),
+                    Target::KeyShaped(_) | Target::Structure => {
+                        self.key_hit_matters(line, s, e, string)
+                    }
+                    Target::Path | Target::Userinfo => true,
+                };
+                matters && !self.protected_string_stays(line, string, &mut settled)
             })
         });
         if hit {
@@ -610,17 +620,15 @@ impl Redactor {
     /// short prefix such as `SK` inside an upper-case id then costs a regex
     /// run on one string instead of parsing and walking the whole record.
     /// Anything else (escapes, hand-written matchers, path keys) walks.
-    fn rule_hit_matters(&self, line: &[u8], s: usize, e: usize, rule: usize) -> bool {
+    /// `string` holds the quotes around the hit ([`string_around`]).
+    fn rule_hit_matters(&self, line: &[u8], string: Option<(usize, usize)>, rule: usize) -> bool {
         let Some(r) = self.inner.rules.get(rule) else {
             return true;
         };
         if r.matcher != Matcher::Regex {
             return true;
         }
-        let (Some(q0), Some(q1)) = (
-            unescaped_quote_before(line, s),
-            unescaped_quote_after(line, e),
-        ) else {
+        let Some((q0, q1)) = string else {
             return true;
         };
         let raw = &line[q0 + 1..q1];
@@ -633,7 +641,7 @@ impl Redactor {
         }
     }
 
-    /// Whether the string value around `line[s..e]`, which holds a
+    /// Whether the string value between the quotes `string`, which holds a
     /// placeholder or a pseudonym and no escape, stays as it is in the walk,
     /// although a hit in it looked as if it could lead to a change. A
     /// redacted archive's residual scan meets such strings on most redacted
@@ -649,14 +657,10 @@ impl Redactor {
     fn protected_string_stays(
         &self,
         line: &[u8],
-        s: usize,
-        e: usize,
+        string: Option<(usize, usize)>,
         settled: &mut Settled,
     ) -> bool {
-        let (Some(q0), Some(q1)) = (
-            unescaped_quote_before(line, s),
-            unescaped_quote_after(line, e),
-        ) else {
+        let Some((q0, q1)) = string else {
             return false;
         };
         if settled.holds(q0) {
@@ -680,11 +684,15 @@ impl Redactor {
     /// sits in a JSON key that names a secret, in a string that may itself
     /// be JSON, or in a `key = value` shape whose key names a secret. The
     /// walk classifies exactly these keys, so skipping the rest is sound.
-    fn key_hit_matters(&self, line: &[u8], s: usize, e: usize) -> bool {
-        let Some(q0) = unescaped_quote_before(line, s) else {
-            return true;
-        };
-        let Some(q1) = unescaped_quote_after(line, e) else {
+    /// `string` holds the quotes around the hit ([`string_around`]).
+    fn key_hit_matters(
+        &self,
+        line: &[u8],
+        s: usize,
+        e: usize,
+        string: Option<(usize, usize)>,
+    ) -> bool {
+        let Some((q0, q1)) = string else {
             return true;
         };
         let mut after = q1 + 1;
@@ -794,6 +802,14 @@ fn may_be_json(raw: &[u8]) -> bool {
     matches!(first, Some(b'{') | Some(b'['))
 }
 
+/// The opening and closing quotes of the JSON string `line[s..e]` lies in.
+fn string_around(line: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    Some((
+        unescaped_quote_before(line, s)?,
+        unescaped_quote_after(line, e)?,
+    ))
+}
+
 /// The unescaped `"` before `pos` (the opening quote of the string `pos` is in).
 fn unescaped_quote_before(line: &[u8], pos: usize) -> Option<usize> {
     let mut end = pos;
@@ -820,7 +836,7 @@ fn unescaped_quote_after(line: &[u8], pos: usize) -> Option<usize> {
 }
 
 /// Whether `raw` holds the start of a placeholder or a pseudonym.
-fn holds_protected(raw: &[u8]) -> bool {
+pub(crate) fn holds_protected(raw: &[u8]) -> bool {
     // `[` is rare in text, and a search built per call would cost more.
     memchr::memchr_iter(b'[', raw)
         .any(|i| raw[i..].starts_with(b"[REDACTED:") || raw[i..].starts_with(b"[PSEUDONYM:"))

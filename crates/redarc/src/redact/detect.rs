@@ -148,7 +148,7 @@ impl Redactor {
     /// Placeholders and pseudonyms never match again; allowed values stay.
     fn drop_protected_and_allowed(&self, text: &str, spans: &mut Vec<Span>) {
         let inner = &*self.inner;
-        if text.contains("[REDACTED:") || text.contains("[PSEUDONYM:") {
+        if super::compiled::holds_protected(text.as_bytes()) {
             let protected: Vec<(usize, usize)> = inner
                 .protected
                 .find_iter(text)
