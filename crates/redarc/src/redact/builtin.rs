@@ -10,8 +10,17 @@
 //! place, the earlier row wins, so vendor-specific rows come before generic
 //! ones.
 
-use super::matcher::Matcher;
+use super::matcher::{Matcher, TokenAlt};
 use super::policy::Profile;
+
+/// No upper bound on a token's body.
+const MANY: usize = usize::MAX;
+
+/// One alternative of a token matcher: `prefix[body]{min,max}`, the body
+/// written as in the regex's class.
+const fn alt(prefix: &'static str, body: &[u8], min: usize, max: usize) -> TokenAlt {
+    TokenAlt::new(prefix, body, min, max)
+}
 
 /// What must be present in a string before a value rule's regex runs.
 #[derive(Debug, Clone, Copy)]
@@ -131,7 +140,14 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Keywords(&["AGE-SECRET-KEY-"]),
         pattern: r"AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Z]{40,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: false,
+            alts: &[
+                alt("AGE-SECRET-KEY-PQ-1", b"0-9A-Z", 40, MANY),
+                alt("AGE-SECRET-KEY-1", b"0-9A-Z", 40, MANY),
+            ],
+            trail: false,
+        },
         positive: &["AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"],
         negative: &["age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"],
     },
@@ -142,7 +158,17 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["AKIA", "ASIA", "ABIA", "ACCA", "A3T"]),
         pattern: r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("AKIA", b"A-Z0-9", 16, 16),
+                alt("ASIA", b"A-Z0-9", 16, 16),
+                alt("ABIA", b"A-Z0-9", 16, 16),
+                alt("ACCA", b"A-Z0-9", 16, 16),
+                alt("A3T", b"A-Z0-9", 17, 17),
+            ],
+            trail: true,
+        },
         positive: &["aws_access_key_id=AKIAFAKEFAKEFAKE2345", "cred ASIAFAKEEXAMPLE76543 here"],
         negative: &["AKIAFAKE", "ASIAN cuisine", "AKIAFAKEFAKEFAKEFAKEFAKE2345"],
     },
@@ -153,7 +179,15 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["FwoGZXIvYXdz", "FQoGZXIvYXdz", "IQoJb3JpZ2lu"]),
         pattern: r"\b(?:FwoGZXIvYXdz|FQoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=%]{40,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("FwoGZXIvYXdz", b"A-Za-z0-9/+=%", 40, MANY),
+                alt("FQoGZXIvYXdz", b"A-Za-z0-9/+=%", 40, MANY),
+                alt("IQoJb3JpZ2lu", b"A-Za-z0-9/+=%", 40, MANY),
+            ],
+            trail: false,
+        },
         positive: &["token IQoJb3JpZ2luX2VjEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE/FAKE+FAKE=="],
         negative: &["IQoJb3JpZ2lu"],
     },
@@ -186,7 +220,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["AIza"]),
         pattern: r"\bAIza[0-9A-Za-z_\-]{35}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("AIza", b"0-9A-Za-z_-", 35, 35),
+            ],
+            trail: false,
+        },
         positive: &["https://maps.example.com/api?key=AIzaFakeFakeFakeFake0123456789_-FakeFak"],
         negative: &["AIzaShort"],
     },
@@ -197,7 +237,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["ya29."]),
         pattern: r"\bya29\.[0-9A-Za-z_\-]{20,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("ya29.", b"0-9A-Za-z_-", 20, MANY),
+            ],
+            trail: false,
+        },
         positive: &["ya29.a0FakeFakeFakeFakeFake0123456789"],
         negative: &["ya29.short"],
     },
@@ -208,7 +254,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["1//0"]),
         pattern: r"\b1//0[0-9A-Za-z_\-]{30,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("1//0", b"0-9A-Za-z_-", 30, MANY),
+            ],
+            trail: false,
+        },
         positive: &["refresh 1//0gFakeFakeFakeFakeFakeFake0123456789-_Fake"],
         negative: &["ratio 1//0 is undefined"],
     },
@@ -219,7 +271,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["GOCSPX-"]),
         pattern: r"\bGOCSPX-[0-9A-Za-z_\-]{24,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("GOCSPX-", b"0-9A-Za-z_-", 24, MANY),
+            ],
+            trail: false,
+        },
         positive: &["GOCSPX-FakeFakeFake0123456789_Fake"],
         negative: &["GOCSPX-short"],
     },
@@ -252,7 +310,17 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
         pattern: r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("ghp_", b"A-Za-z0-9", 36, 255),
+                alt("gho_", b"A-Za-z0-9", 36, 255),
+                alt("ghu_", b"A-Za-z0-9", 36, 255),
+                alt("ghs_", b"A-Za-z0-9", 36, 255),
+                alt("ghr_", b"A-Za-z0-9", 36, 255),
+            ],
+            trail: true,
+        },
         positive: &["git clone https://ghp_FakeFakeFakeFakeFakeFakeFake01234567@github.com/o/r"],
         negative: &["ghp_short", "the ghp_ prefix"],
     },
@@ -263,7 +331,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["github_pat_"]),
         pattern: r"\bgithub_pat_[A-Za-z0-9_]{50,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("github_pat_", b"A-Za-z0-9_", 50, MANY),
+            ],
+            trail: false,
+        },
         positive: &["github_pat_11FAKEFAKE0_FakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake0123456789"],
         negative: &["github_pat_short"],
     },
@@ -277,7 +351,25 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         ]),
         pattern: r"\b(?:(?:glpat|gldt|glrt|glptt|glcbt|glft|glimt|glagent|glsoat|gloas|glffct|glwt)-[A-Za-z0-9_\-]{20,}|GR1348941[A-Za-z0-9_\-]{20,})",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("glpat-", b"0-9A-Za-z_-", 20, MANY),
+                alt("gldt-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glrt-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glptt-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glcbt-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glft-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glimt-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glagent-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glsoat-", b"0-9A-Za-z_-", 20, MANY),
+                alt("gloas-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glffct-", b"0-9A-Za-z_-", 20, MANY),
+                alt("glwt-", b"0-9A-Za-z_-", 20, MANY),
+                alt("GR1348941", b"0-9A-Za-z_-", 20, MANY),
+            ],
+            trail: false,
+        },
         positive: &["PRIVATE-TOKEN: glpat-FakeFakeFake01234567"],
         negative: &["glpat-short"],
     },
@@ -288,7 +380,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["npm_"]),
         pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("npm_", b"A-Za-z0-9", 36, 36),
+            ],
+            trail: true,
+        },
         positive: &["//registry.npmjs.org/:_authToken=npm_FakeFakeFakeFakeFakeFake0123456789ab"],
         negative: &["npm_config_cache=/tmp"],
     },
@@ -299,7 +397,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["pypi-AgE"]),
         pattern: r"\bpypi-AgE[A-Za-z0-9_\-]{50,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("pypi-AgE", b"0-9A-Za-z_-", 50, MANY),
+            ],
+            trail: false,
+        },
         positive: &["password = pypi-AgEIcHlwaS5vcmcFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake"],
         negative: &["pypi-AgEshort"],
     },
@@ -310,7 +414,14 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["hf_", "api_org_"]),
         pattern: r"\b(?:hf_|api_org_)[A-Za-z0-9]{30,}\b",
         check: Check::Random,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("hf_", b"A-Za-z0-9", 30, MANY),
+                alt("api_org_", b"A-Za-z0-9", 30, MANY),
+            ],
+            trail: true,
+        },
         positive: &["HF_TOKEN=hf_Xq3FakeRt7Lm9NpQ2wZs5Vb8Kj4Hd6Gc1Ty"],
         negative: &["hf_hub_download", "hf_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
     },
@@ -321,7 +432,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Keywords(&["sk-ant-"]),
         pattern: r"\bsk-ant-[A-Za-z0-9_\-]{32,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("sk-ant-", b"0-9A-Za-z_-", 32, MANY),
+            ],
+            trail: false,
+        },
         positive: &["x-api-key: sk-ant-api03-FakeFakeFakeFakeFakeFakeFake0123456789-FakeAA"],
         negative: &["sk-ant-short"],
     },
@@ -332,7 +449,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Keywords(&["sk-"]),
         pattern: r"\bsk-(?:[a-z]{2,8}-){0,2}[A-Za-z0-9_\-]{32,}",
         check: Check::Random,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("sk-", b"0-9A-Za-z_-", 32, MANY),
+            ],
+            trail: false,
+        },
         positive: &["OPENAI_API_KEY=sk-proj-FakeFakeFakeFake0123456789FakeFakeFake"],
         negative: &["desk-top", "task-runner-for-the-nightly-build-pipeline-job"],
     },
@@ -376,7 +499,17 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"]),
         pattern: r"\b(?:(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{20,})",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("sk_live_", b"0-9A-Za-z", 10, MANY),
+                alt("sk_test_", b"0-9A-Za-z", 10, MANY),
+                alt("rk_live_", b"0-9A-Za-z", 10, MANY),
+                alt("rk_test_", b"0-9A-Za-z", 10, MANY),
+                alt("whsec_", b"A-Za-z0-9+/=", 20, MANY),
+            ],
+            trail: false,
+        },
         positive: &["stripe.api_key = 'sk_live_FakeFakeFake0123456789'"],
         negative: &["pk_live_FakeFakeFake0123456789 is publishable", "sk_live_"],
     },
@@ -398,7 +531,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["SK"]),
         pattern: r"\bSK[0-9a-fA-F]{32}\b",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("SK", b"0-9a-fA-F", 32, 32),
+            ],
+            trail: true,
+        },
         positive: &["TWILIO_API_KEY=SK0123456789abcdef0123456789abcdef"],
         negative: &["SKU-12345", "TASK0123456789abcdef0123456789abcdef"],
     },
@@ -409,7 +548,13 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Keywords(&["key-"]),
         pattern: r"\bkey-[0-9a-f]{32}\b",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("key-", b"0-9a-f", 32, 32),
+            ],
+            trail: true,
+        },
         positive: &["api:key-0123456789abcdef0123456789abcdef"],
         negative: &["key-value store"],
     },
@@ -420,7 +565,16 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["shpat_", "shpca_", "shppa_", "shpss_"]),
         pattern: r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("shpat_", b"a-fA-F0-9", 32, 32),
+                alt("shpca_", b"a-fA-F0-9", 32, 32),
+                alt("shppa_", b"a-fA-F0-9", 32, 32),
+                alt("shpss_", b"a-fA-F0-9", 32, 32),
+            ],
+            trail: true,
+        },
         positive: &["X-Shopify-Access-Token: shpat_0123456789abcdef0123456789abcdef"],
         negative: &["shpat_xyz"],
     },
@@ -458,7 +612,15 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["dop_v1_", "doo_v1_", "dor_v1_"]),
         pattern: r"\bdo[opr]_v1_[a-f0-9]{64}\b",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("doo_v1_", b"a-f0-9", 64, 64),
+                alt("dop_v1_", b"a-f0-9", 64, 64),
+                alt("dor_v1_", b"a-f0-9", 64, 64),
+            ],
+            trail: true,
+        },
         positive: &["dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
         negative: &["dop_v1_short"],
     },
@@ -469,7 +631,15 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["hvs.", "hvb.", "hvr."]),
         pattern: r"\bhv[sbr]\.[A-Za-z0-9_\-]{24,}",
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Token {
+            lead: true,
+            alts: &[
+                alt("hvs.", b"0-9A-Za-z_-", 24, MANY),
+                alt("hvb.", b"0-9A-Za-z_-", 24, MANY),
+                alt("hvr.", b"0-9A-Za-z_-", 24, MANY),
+            ],
+            trail: false,
+        },
         positive: &["VAULT_TOKEN=hvs.FakeFakeFakeFakeFake0123456789"],
         negative: &["vault:secret/data/payments#token"],
     },

@@ -599,7 +599,7 @@ impl Redactor {
                     _ => string_around(line, s, e),
                 };
                 let matters = match t {
-                    Target::Rule(r) => self.rule_hit_matters(line, string, *r),
+                    Target::Rule(r) => self.rule_hit_matters(line, s, string, *r),
                     Target::KeyShaped(_) | Target::Structure => {
                         self.key_hit_matters(line, s, e, string)
                     }
@@ -614,20 +614,24 @@ impl Redactor {
         scan_bytes(line, !i.blob_rules.is_empty())
     }
 
-    /// Whether a value rule's literal at `line[s..e]` can lead to a change.
+    /// Whether a value rule's literal at `line[s..]` can lead to a change.
     /// When the hit sits in a JSON string with no escapes, the raw bytes are
-    /// the string the walk would scan, so the rule's regex decides now: a
-    /// short prefix such as `SK` inside an upper-case id then costs a regex
-    /// run on one string instead of parsing and walking the whole record.
-    /// Anything else (escapes, hand-written matchers, path keys) walks.
+    /// the string the walk would scan, so the rule decides now: its token
+    /// matcher at the hit, or its regex on the string. A short prefix such
+    /// as `SK` inside an upper-case id then costs a look at one string
+    /// instead of parsing and walking the whole record. Anything else
+    /// (escapes, other hand-written matchers, path keys) walks.
     /// `string` holds the quotes around the hit ([`string_around`]).
-    fn rule_hit_matters(&self, line: &[u8], string: Option<(usize, usize)>, rule: usize) -> bool {
+    fn rule_hit_matters(
+        &self,
+        line: &[u8],
+        s: usize,
+        string: Option<(usize, usize)>,
+        rule: usize,
+    ) -> bool {
         let Some(r) = self.inner.rules.get(rule) else {
             return true;
         };
-        if r.matcher != Matcher::Regex {
-            return true;
-        }
         let Some((q0, q1)) = string else {
             return true;
         };
@@ -635,9 +639,18 @@ impl Redactor {
         if raw.contains(&b'\\') {
             return true;
         }
-        match std::str::from_utf8(raw) {
-            Ok(text) => r.regex.is_match(text),
-            Err(_) => true,
+        match r.matcher {
+            // A token's match depends only on the bytes from its hit on and
+            // the one before it, all inside this string.
+            Matcher::Token { lead, alts, trail } => match s.checked_sub(q0 + 1) {
+                Some(at) => super::matcher::token(raw, at, lead, alts, trail).is_some(),
+                None => true,
+            },
+            Matcher::Regex => match std::str::from_utf8(raw) {
+                Ok(text) => r.regex.is_match(text),
+                Err(_) => true,
+            },
+            Matcher::QueryParam { .. } | Matcher::Assignment => true,
         }
     }
 

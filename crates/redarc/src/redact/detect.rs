@@ -711,6 +711,149 @@ mod tests {
         }
     }
 
+    /// Pieces of the token rules' prefixes and bodies, with the bytes their
+    /// boundaries care about.
+    const TOKEN_FRAGMENTS: &[&str] = &[
+        "AKIA",
+        "A3T",
+        "AIza",
+        "ya29.",
+        "1//0",
+        "GOCSPX-",
+        "ghp_",
+        "gh",
+        "github_pat_",
+        "glpat-",
+        "GR1348941",
+        "npm_",
+        "pypi-AgE",
+        "hf_",
+        "api_org_",
+        "sk-",
+        "sk-ant-",
+        "sk_live_",
+        "whsec_",
+        "SK",
+        "key-",
+        "KEY-",
+        "shpat_",
+        "dop_v1_",
+        "hvs.",
+        "FwoGZXIvYXdz",
+        "AGE-SECRET-KEY-",
+        "PQ-",
+        "1",
+        "0123456789abcdef",
+        "0123456789ABCDEF",
+        "QRSTUVWXYZqrstuv",
+        "abcdef",
+        "Z",
+        "z",
+        "9",
+        "_",
+        "-",
+        ".",
+        "/",
+        "+",
+        "=",
+        "%",
+        " ",
+        "\"",
+        "é",
+        "中",
+        "\u{a0}",
+    ];
+
+    /// The rule's triggers, as (literal, exact).
+    fn triggers_of(id: &str) -> Vec<(&'static str, bool)> {
+        builtin::VALUE_RULES
+            .iter()
+            .filter(|b| b.id == id)
+            .flat_map(|b| match b.trigger {
+                builtin::Trigger::Keywords(k) | builtin::Trigger::KeyShaped(k) => {
+                    k.iter().map(|k| (*k, false)).collect()
+                }
+                builtin::Trigger::Exact(k) => k.iter().map(|k| (*k, true)).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn token_matchers_hold_what_their_shortcuts_assume() {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut seen = 0;
+        for b in builtin::VALUE_RULES {
+            let Matcher::Token { lead, alts, trail } = b.matcher else {
+                continue;
+            };
+            seen += 1;
+            let triggers = triggers_of(b.id);
+            for alt in alts {
+                // Every match starts at a hit of one of the rule's literals.
+                assert!(
+                    triggers.iter().any(|&(t, exact)| {
+                        let head = alt.prefix.as_bytes().get(..t.len());
+                        if exact {
+                            head == Some(t.as_bytes())
+                        } else {
+                            head.is_some_and(|h| h.eq_ignore_ascii_case(t.as_bytes()))
+                        }
+                    }),
+                    "{}: {}",
+                    b.id,
+                    alt.prefix
+                );
+                if lead {
+                    assert!(word(alt.prefix.as_bytes()[0]), "{}", b.id);
+                }
+                if trail {
+                    assert!(
+                        (0..128u8).all(|c| alt.body >> c & 1 == 0 || word(c)),
+                        "{}",
+                        b.id
+                    );
+                }
+                assert!(alt.min >= 1 && alt.min <= alt.max, "{}", b.id);
+            }
+        }
+        assert_eq!(seen, 21);
+    }
+
+    #[test]
+    fn ascii_sets_read_like_regex_classes() {
+        let set = |spec: &[u8]| {
+            let bits = matcher::ascii_set(spec);
+            (0..128u8)
+                .filter(|&c| bits >> c & 1 == 1)
+                .collect::<Vec<u8>>()
+        };
+        assert_eq!(set(b"a-c"), b"abc");
+        assert_eq!(set(b"_-"), b"-_");
+        assert_eq!(set(b"-a"), b"-a");
+        assert_eq!(set(b"0-9A-Fx"), b"0123456789ABCDEFx");
+        assert_eq!(set(b"+/=%"), b"%+/=");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The token matchers find exactly what their rule's regex finds,
+        /// on text made of their prefixes, bodies and boundaries.
+        #[test]
+        fn token_matchers_agree_with_their_regexes(
+            parts in proptest::collection::vec(proptest::sample::select(TOKEN_FRAGMENTS), 0..24)
+        ) {
+            let text: String = parts.concat();
+            let r = default_redactor();
+            for (ri, rule) in r.inner.rules.iter().enumerate() {
+                if matches!(rule.matcher, Matcher::Token { .. }) {
+                    prop_assert_eq!(by_matcher(r, ri, &text), by_regex(rule, &text), "rule {} on {:?}", rule.id, text);
+                }
+            }
+        }
+    }
+
     proptest! {
         /// The run finder finds exactly what the blob rule's regex finds.
         #[test]
@@ -777,7 +920,7 @@ mod tests {
                 assert!(!by_matcher(&r, ri, t).is_empty(), "{} on {t:?}", rule.id);
             }
         }
-        assert_eq!(seen, 6);
+        assert_eq!(seen, 27);
     }
 
     proptest! {

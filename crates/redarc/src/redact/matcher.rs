@@ -11,6 +11,14 @@
 //! (U+017F) and `K` (U+212A) stand for `s` and `k`, which these ASCII
 //! matchers do not — the keyword automaton never reports such spellings,
 //! so the regex never ran on them either.
+//!
+//! The third shape, a vendor token behind a fixed prefix (`ghp_…`,
+//! `AKIA…`), is cheap for a regex to match, but each of those rules runs
+//! rarely, so every run found the regex's own tables (its lazy DFA, its
+//! caches) evicted from the CPU's caches by the records streamed in
+//! between: ~10 µs a run, most of it memory latency, against ~0.2 µs with
+//! the tables at hand. [`Matcher::Token`] reads the prefix and a byte
+//! class's bitmap instead.
 
 use std::ops::Range;
 
@@ -38,6 +46,79 @@ pub(crate) enum Matcher {
     /// `(?:=>|:=|=|:)[ \t]*(?:\\?"(?P<q1>[^"\\\r\n]*)\\?"|'(?P<q2>[^'\r\n]*)'`
     /// `|(?P<s>[^\s"'\\,;&})\]<>]+))`.
     Assignment,
+    /// A token that starts with a fixed prefix: `(?-u:\b)?(?:alt|…)(?-u:\b)?`,
+    /// each alternative `prefix[body]{min,max}`.
+    ///
+    /// Every prefix must begin where one of the rule's trigger literals
+    /// does, so that every match starts at a hit; with `lead`, every prefix
+    /// starts with a word byte; with `trail`, every body is made of word
+    /// bytes (all checked by a test), so that the boundary after a greedy
+    /// body can only be at its end.
+    Token {
+        /// Whether a word boundary must come right before the prefix.
+        lead: bool,
+        /// The alternatives, in the regex's order.
+        alts: &'static [TokenAlt],
+        /// Whether a word boundary must come right after the body.
+        trail: bool,
+    },
+}
+
+/// One alternative of a [`Matcher::Token`]: `prefix[body]{min,max}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenAlt {
+    /// The prefix, spelled exactly (these regexes are case-sensitive).
+    pub(crate) prefix: &'static str,
+    /// The body's bytes, one bit per ASCII byte (see [`ascii_set`]).
+    pub(crate) body: u128,
+    /// Fewest body bytes.
+    pub(crate) min: usize,
+    /// Most body bytes; `usize::MAX` for no bound.
+    pub(crate) max: usize,
+}
+
+impl TokenAlt {
+    /// `prefix[body]{min,max}`, the body written as for [`ascii_set`].
+    pub(crate) const fn new(prefix: &'static str, body: &[u8], min: usize, max: usize) -> Self {
+        TokenAlt {
+            prefix,
+            body: ascii_set(body),
+            min,
+            max,
+        }
+    }
+}
+
+/// The ASCII bytes a regex class body such as `A-Za-z0-9_-` names: single
+/// bytes, and `a-z` ranges (a `-` first or last stands for itself).
+pub(crate) const fn ascii_set(spec: &[u8]) -> u128 {
+    let mut set = 0u128;
+    let mut i = 0;
+    while i < spec.len() {
+        let range = i + 2 < spec.len() && spec[i + 1] == b'-';
+        let (lo, hi) = if range {
+            (spec[i], spec[i + 2])
+        } else {
+            (spec[i], spec[i])
+        };
+        let mut b = lo;
+        while b <= hi && b < 128 {
+            set |= 1u128 << b;
+            b += 1;
+        }
+        i += if range { 3 } else { 1 };
+    }
+    set
+}
+
+/// Whether `b` is in the [`ascii_set`] `set` (no byte past ASCII is).
+fn in_set(set: u128, b: u8) -> bool {
+    b < 128 && set >> b & 1 == 1
+}
+
+/// An ASCII word byte: what `(?-u:\b)` tells from everything else.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// One match: where the whole match ends (the next search starts there),
@@ -92,6 +173,7 @@ pub(crate) fn find_accepted_at_hits(
                 stop,
             } => query_param(text, hit, resume, delims, names, stop),
             Matcher::Assignment => assignment(text, hit, len, resume),
+            Matcher::Token { lead, alts, trail } => token(text.as_bytes(), hit, lead, alts, trail),
         };
         match found {
             Some(f) if !accept(&f) => {
@@ -105,6 +187,8 @@ pub(crate) fn find_accepted_at_hits(
                 resume = f.end.max(hit + 1);
                 out.push(f);
             }
+            // A token's match depends on its own hit only.
+            None if matches!(matcher, Matcher::Token { .. }) => {}
             None => {
                 failed_until = run_end(text.as_bytes(), hit, |b| is_name_byte(b) || b == b'.');
             }
@@ -205,6 +289,43 @@ fn query_param(
         end: value.end,
         key: None,
         value,
+    })
+}
+
+/// The [`Matcher::Token`] match that starts at `hit`, if any: the first
+/// alternative whose prefix is spelled there and whose greedy body (and the
+/// boundaries asked for) fits, as the regex's leftmost-first search has it.
+pub(crate) fn token(
+    text: &[u8],
+    hit: usize,
+    lead: bool,
+    alts: &[TokenAlt],
+    trail: bool,
+) -> Option<Found> {
+    // Every prefix starts with a word byte, so the boundary before it is a
+    // non-word byte (or none).
+    if lead && hit > 0 && text.get(hit - 1).is_some_and(|&b| is_word_byte(b)) {
+        return None;
+    }
+    let rest = text.get(hit..)?;
+    alts.iter().find_map(|alt| {
+        let body_at = hit + alt.prefix.len();
+        if !rest.starts_with(alt.prefix.as_bytes()) {
+            return None;
+        }
+        let run = run_end(text, body_at, |b| in_set(alt.body, b)) - body_at;
+        let len = if trail {
+            // The body is word bytes: a boundary can only follow the whole run.
+            let after = text.get(body_at + run).copied();
+            (run <= alt.max && !after.is_some_and(is_word_byte)).then_some(run)?
+        } else {
+            run.min(alt.max)
+        };
+        (len >= alt.min).then(|| Found {
+            end: body_at + len,
+            key: None,
+            value: hit..body_at + len,
+        })
     })
 }
 
