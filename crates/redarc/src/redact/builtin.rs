@@ -10,7 +10,7 @@
 //! place, the earlier row wins, so vendor-specific rows come before generic
 //! ones.
 
-use super::matcher::{Matcher, TokenAlt};
+use super::matcher::{Matcher, Screen, TokenAlt};
 use super::policy::Profile;
 
 /// No upper bound on a token's body.
@@ -198,7 +198,7 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::KeyShaped(&["secret", "key"]),
         pattern: r#"(?i)aws[a-z0-9_.\-]{0,24}(?:secret|key)[a-z0-9_.\-]{0,24}\\?["']?\s*(?:=>|:=|=|:)\s*\\?["']?(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         check: Check::None,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Screened(Screen::NamedAwsSecret),
         positive: &["AWS_SECRET_ACCESS_KEY=Zq3fR8tLw0Xn5VbKj2HsY7dPm4GcA1uE9oTiW6/+", "{'aws_secret': 'Zq3fR8tLw0Xn5VbKj2HsY7dPm4GcA1uE9oTiW6/+'}"],
         negative: &["aws_region=us-east-1", "aws key: short"],
     },
@@ -209,7 +209,7 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Exact(&["AKIA", "ASIA"]),
         pattern: r"(?:^|[^A-Za-z0-9/+=])(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)",
         check: Check::AwsSecretShape,
-        matcher: Matcher::Regex,
+        matcher: Matcher::Screened(Screen::AwsSecret),
         positive: &["id AKIAFAKEFAKEFAKE2345 secret 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"],
         negative: &["AKIAFAKEFAKEFAKE2345 commit da39a3ee5e6b4b0d3255bfef95601890afd80709"],
     },

@@ -646,7 +646,8 @@ impl Redactor {
                 Some(at) => super::matcher::token(raw, at, lead, alts, trail).is_some(),
                 None => true,
             },
-            Matcher::Regex => match std::str::from_utf8(raw) {
+            Matcher::Screened(screen) if !screen.passes(raw) => false,
+            Matcher::Regex | Matcher::Screened(_) => match std::str::from_utf8(raw) {
                 Ok(text) => r.regex.is_match(text),
                 Err(_) => true,
             },

@@ -33,7 +33,7 @@ impl Redactor {
                     continue;
                 }
                 if let Target::Rule(i) | Target::KeyShaped(i) = t {
-                    if inner.rules[*i].matcher == Matcher::Regex {
+                    if inner.rules[*i].matcher.runs_regex() {
                         candidates.push(*i);
                     } else {
                         at_hits.push((*i, start, *len));
@@ -91,6 +91,11 @@ impl Redactor {
                     }
                 }
                 continue;
+            }
+            if let Matcher::Screened(screen) = rule.matcher {
+                if !screen.passes(text.as_bytes()) {
+                    continue;
+                }
             }
             if !rule.has_groups {
                 for m in rule.regex.find_iter(text) {
@@ -575,6 +580,7 @@ pub(crate) fn has_base64_run(hay: &[u8], min: usize) -> bool {
 mod tests {
     use super::*;
     use crate::redact::compiled::CompiledRule;
+    use crate::redact::matcher::Screen;
     use crate::redact::Policy;
     use proptest::prelude::*;
     use std::ops::Range;
@@ -703,7 +709,7 @@ mod tests {
             let text: String = parts.concat();
             let r = default_redactor();
             for (ri, rule) in r.inner.rules.iter().enumerate() {
-                if rule.matcher == Matcher::Regex {
+                if rule.matcher.runs_regex() {
                     continue;
                 }
                 prop_assert_eq!(by_matcher(r, ri, &text), by_regex(rule, &text), "rule {} on {:?}", rule.id, text);
@@ -854,6 +860,93 @@ mod tests {
         }
     }
 
+    /// What may come around an AWS secret: its class, `=`, separators.
+    const SCREEN_NOISE: &[&str] = &[
+        "aw",
+        "AW",
+        "x",
+        "+",
+        "/",
+        "=",
+        " ",
+        ",",
+        "\"",
+        "é",
+        "AKIA",
+        "ASIA",
+        "0123456789",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// A screened rule's regex matches only text its screen passes. The
+        /// text is shaped like an assignment, so that the regexes often
+        /// match, with noise around and pieces that may break it.
+        #[test]
+        fn screens_pass_whatever_their_regex_matches(
+            parts in (
+                proptest::collection::vec(proptest::sample::select(SCREEN_NOISE), 0..6),
+                proptest::sample::select(&["aws", "AWS", "aWs", "Aws", "awſ", "", "a"][..]),
+                proptest::collection::vec(proptest::sample::select(&["_", "-", ".", "x", "9", "AKIA", " "][..]), 0..3),
+                proptest::sample::select(&["secret", "SECRET", "Key", "\u{212a}ey", "ſecret", "id"][..]),
+                proptest::sample::select(&["", "\"", "'", "\\\"", " "][..]),
+                proptest::sample::select(&["=", "=>", ":=", ":", " = ", ""][..]),
+                proptest::sample::select(&["", " ", "\"", "'", "\\'", "\u{a0}"][..]),
+                proptest::sample::select(&[
+                    "Zq3fR8tLw0Xn5VbKj2HsY7dPm4GcA1uE9oTiW6/+",
+                    "Zq3fR8tLw0Xn5VbKj2HsY7dPm4GcA1uE9oTiW6/",
+                    "Zq3fR8tLw0Xn5VbKj2HsY7dPm4GcA1uE9oTiW6/+x",
+                    "Zq3fR8tLw0Xn5VbKj2HsY7dPm4GcA1uE9oTiW6/=",
+                ][..]),
+                proptest::collection::vec(proptest::sample::select(SCREEN_NOISE), 0..6),
+            )
+        ) {
+            let (before, aws, middle, word, quote, sep, open, value, after) = parts;
+            let text = format!(
+                "{}{aws}{}{word}{quote}{sep}{open}{value}{}",
+                before.concat(),
+                middle.concat(),
+                after.concat()
+            );
+            let r = default_redactor();
+            for rule in &r.inner.rules {
+                if let Matcher::Screened(screen) = rule.matcher {
+                    if rule.regex.is_match(&text) {
+                        prop_assert!(screen.passes(text.as_bytes()), "rule {} on {:?}", rule.id, text);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_aws_screens_look_for_a_run_of_exactly_40() {
+        let run = |n: usize| "aB3/+".repeat(8)[..n].to_string();
+        let passes = |s: Screen, t: &str| s.passes(t.as_bytes());
+        for (text, aws, named) in [
+            (format!("aws_secret={}", run(40)), true, true),
+            (format!("AWS key: \"{}\" x", run(40)), true, true),
+            (format!("{} AKIA", run(40)), true, false),
+            (format!("aws_secret={}", run(39)), false, false),
+            (format!("aws_secret={}x", run(40)), false, false),
+            (format!("aws_secret={}=", run(40)), false, false),
+            (format!("aws {}é{}", run(12), run(40)), true, true),
+            (String::new(), false, false),
+        ] {
+            assert_eq!(passes(Screen::AwsSecret, &text), aws, "{text}");
+            assert_eq!(passes(Screen::NamedAwsSecret, &text), named, "{text}");
+        }
+        let r = default_redactor();
+        let screened = r
+            .inner
+            .rules
+            .iter()
+            .filter(|r| matches!(r.matcher, Matcher::Screened(_)))
+            .count();
+        assert_eq!(screened, 2);
+    }
+
     proptest! {
         /// The run finder finds exactly what the blob rule's regex finds.
         #[test]
@@ -900,7 +993,7 @@ mod tests {
         let r = Policy::default_policy().compile().unwrap();
         let mut seen = 0;
         for (ri, rule) in r.inner.rules.iter().enumerate() {
-            if rule.matcher == Matcher::Regex {
+            if rule.matcher.runs_regex() {
                 continue;
             }
             seen += 1;

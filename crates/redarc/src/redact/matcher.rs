@@ -27,6 +27,9 @@ use std::ops::Range;
 pub(crate) enum Matcher {
     /// Run the rule's regex over the whole string.
     Regex,
+    /// Run the rule's regex over the whole string when it passes `Screen`,
+    /// a quick test of something every match holds.
+    Screened(Screen),
     /// `[delims]name=value`: a URL query parameter.
     ///
     /// Mirrors `(?i)[delims](?:names…)=(?P<s>[^stop\s]+)`. Every name must
@@ -62,6 +65,66 @@ pub(crate) enum Matcher {
         /// Whether a word boundary must come right after the body.
         trail: bool,
     },
+}
+
+impl Matcher {
+    /// Whether matches are found by the rule's regex (screened or not).
+    pub(crate) fn runs_regex(self) -> bool {
+        matches!(self, Matcher::Regex | Matcher::Screened(_))
+    }
+}
+
+/// A necessary condition for a rule's regex to match, much cheaper to test
+/// than the regex is to run (see [`Matcher::Screened`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Screen {
+    /// A run of exactly 40 `[A-Za-z0-9/+]` not followed by `=`: the secret
+    /// part of the AWS secret-key rules, which no character of that class
+    /// may come right before or after (nor `=` after).
+    AwsSecret,
+    /// As [`Screen::AwsSecret`], and `aw` in any case: the rule's `(?i)aws`
+    /// (no other character folds to `a` or `w`).
+    NamedAwsSecret,
+}
+
+impl Screen {
+    /// Whether `text` passes: `false` means the rule's regex cannot match.
+    pub(crate) fn passes(self, text: &[u8]) -> bool {
+        match self {
+            Screen::AwsSecret => has_exact_run_40(text),
+            Screen::NamedAwsSecret => has_aw(text) && has_exact_run_40(text),
+        }
+    }
+}
+
+/// `aw`, `AW`, `aW` or `Aw` somewhere in `text`.
+fn has_aw(text: &[u8]) -> bool {
+    memchr::memchr2_iter(b'a', b'A', text)
+        .any(|i| text.get(i + 1).is_some_and(|&b| b | 0x20 == b'w'))
+}
+
+/// A maximal run of exactly 40 `[A-Za-z0-9/+]` not followed by `=`.
+///
+/// Looks at about one byte in 40 outside such runs: a byte outside the
+/// class rules out every run through it.
+fn has_exact_run_40(text: &[u8]) -> bool {
+    const N: usize = 40;
+    let class = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
+    let mut i = N - 1;
+    while let Some(&b) = text.get(i) {
+        if !class(b) {
+            i += N;
+            continue;
+        }
+        let start = run_start(text, i, 0, class);
+        let end = run_end(text, i, class);
+        if end - start == N && text.get(end) != Some(&b'=') {
+            return true;
+        }
+        // The next run starts after `end`, so its 40th byte is at end + 40 or later.
+        i = end + N;
+    }
+    false
 }
 
 /// One alternative of a [`Matcher::Token`]: `prefix[body]{min,max}`.
@@ -166,7 +229,7 @@ pub(crate) fn find_accepted_at_hits(
             continue;
         }
         let found = match matcher {
-            Matcher::Regex => None,
+            Matcher::Regex | Matcher::Screened(_) => None,
             Matcher::QueryParam {
                 delims,
                 names,
