@@ -517,28 +517,51 @@ pub(crate) fn userinfo_follows(hay: &[u8], from: usize) -> bool {
     false
 }
 
+/// The blob pattern's base64 characters, by byte.
+static BASE64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+        b += 1;
+    }
+    t
+};
+
 /// Whether `b` is one of the blob pattern's base64 characters.
 fn is_base64_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    BASE64[usize::from(b)]
 }
 
 /// The matches of the blob pattern `[A-Za-z0-9+/_\-]{min,}={0,2}` in
 /// `hay`, as that regex's `find_iter` reports them: every maximal run of at
 /// least `min` base64 characters, with up to two `=` after it.
+///
+/// Like [`has_base64_run`], looks at about one byte in `min` outside
+/// such runs: strings that hold one (signed URLs, mostly) are long.
 fn base64_runs(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
+    let min = min.max(1);
     let mut out = Vec::new();
-    let mut at = 0;
-    while at < hay.len() {
-        let Some(start) = hay[at..].iter().position(|&b| is_base64_char(b)) else {
-            break;
-        };
-        let start = at + start;
-        let run = hay[start..]
-            .iter()
-            .take_while(|&&b| is_base64_char(b))
-            .count();
-        let mut end = start + run;
-        if run >= min.max(1) {
+    // Every run of `min` or more that starts at `floor` or later holds the
+    // byte at `i`, or one `min` further on.
+    let mut floor = 0;
+    let mut i = min - 1;
+    while let Some(&b) = hay.get(i) {
+        if !is_base64_char(b) {
+            i += min;
+            floor = i + 1 - min;
+            continue;
+        }
+        let mut start = i;
+        while start > floor && is_base64_char(hay[start - 1]) {
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while hay.get(end).copied().is_some_and(is_base64_char) {
+            end += 1;
+        }
+        if end - start >= min {
             end += hay[end..]
                 .iter()
                 .take(2)
@@ -546,7 +569,9 @@ fn base64_runs(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
                 .count();
             out.push((start, end));
         }
-        at = end;
+        // The next run starts at `end` or later (right at it after `=`).
+        floor = end;
+        i = end + min - 1;
     }
     out
 }
@@ -961,6 +986,26 @@ mod tests {
             let rule = r.inner.rules.iter().find(|r| r.id == "binary-blob").unwrap();
             let by_regex: Vec<(usize, usize)> = rule.regex.find_iter(&text).map(|m| (m.start(), m.end())).collect();
             prop_assert_eq!(base64_runs(text.as_bytes(), builtin::BLOB_MIN), by_regex);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The run finder's skipping finds every run at any minimum length,
+        /// with runs of every length near it and separators of every width.
+        #[test]
+        fn base64_runs_agree_with_the_regex_at_any_minimum(
+            min in 1usize..7,
+            parts in proptest::collection::vec(
+                proptest::sample::select(&["a", "Z9", "+/-_", "=", "==", "===", " ", ".", "é", "abcde"][..]),
+                0..30,
+            )
+        ) {
+            let text: String = parts.concat();
+            let re = regex::Regex::new(&format!("[A-Za-z0-9+/_\\-]{{{min},}}={{0,2}}")).unwrap();
+            let by_regex: Vec<(usize, usize)> = re.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            prop_assert_eq!(base64_runs(text.as_bytes(), min), by_regex);
         }
     }
 
