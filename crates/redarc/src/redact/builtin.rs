@@ -795,7 +795,7 @@ pub(crate) static VALUE_RULES: &[ValueRule] = &[
         trigger: Trigger::Keywords(&["bearer", "authorization"]),
         pattern: r#"(?i)(?:\bauthorization\\?["']?\s*[:=]\s*\\?["']?\s*(?:token|apikey|api-key|key|sso-key|dsn|otp|ssws|splunk|klaviyo-api-key)\s+|\bbearer\s+)(?P<s>[A-Za-z0-9\-._~+/:]{8,}=*)"#,
         check: Check::Random,
-        matcher: Matcher::Regex,
+        matcher: Matcher::AuthHeader,
         positive: &["curl -H 'Authorization: Bearer FakeToken0123456789'", "Authorization: Token 0123456789abcdef0123"],
         negative: &["bearer tokens are sent in a header", "the bearer authentication scheme"],
     },

@@ -640,11 +640,15 @@ impl Redactor {
             return true;
         }
         match r.matcher {
-            // A token's match depends only on the bytes from its hit on and
-            // the one before it, all inside this string.
+            // A token's or header's match depends only on the bytes from
+            // its hit on and the one before it, all inside this string.
             Matcher::Token { lead, alts, trail } => match s.checked_sub(q0 + 1) {
                 Some(at) => super::matcher::token(raw, at, lead, alts, trail).is_some(),
                 None => true,
+            },
+            Matcher::AuthHeader => match (std::str::from_utf8(raw), s.checked_sub(q0 + 1)) {
+                (Ok(text), Some(at)) => super::matcher::auth_header(text, at).is_some(),
+                _ => true,
             },
             Matcher::Screened(screen) if !screen.passes(raw) => false,
             Matcher::Regex | Matcher::Screened(_) => match std::str::from_utf8(raw) {

@@ -885,6 +885,78 @@ mod tests {
         }
     }
 
+    /// Pieces of `Authorization` and `Bearer` headers, with the bytes and
+    /// case-folded letters their regex cares about.
+    const AUTH_FRAGMENTS: &[&str] = &[
+        "bearer",
+        "Bearer",
+        "BEARER",
+        "authorization",
+        "Authorization",
+        "\\",
+        "\"",
+        "'",
+        ":",
+        "=",
+        " ",
+        "\t",
+        "\u{a0}",
+        "\u{2003}",
+        "token",
+        "To\u{212a}en",
+        "\u{17f}plunk",
+        "api-key",
+        "ApiKey",
+        "sso-key",
+        "klaviyo-api-key",
+        "dsn",
+        "x",
+        "_",
+        "abcdefgh",
+        "0123",
+        ".~+/:",
+        "==",
+        "\u{17f}",
+        "\u{212a}",
+        "é",
+        "-",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The header matcher finds exactly what its rule's regex finds,
+        /// on header-shaped text with noise and pieces that may break it.
+        #[test]
+        fn auth_header_matcher_agrees_with_its_regex(
+            parts in (
+                proptest::collection::vec(proptest::sample::select(AUTH_FRAGMENTS), 0..8),
+                proptest::sample::select(&["authorization", "Authorization", "x-authorization", "bearer", "Bearer", "xbearer", ""][..]),
+                proptest::collection::vec(proptest::sample::select(&["\\", "\"", "'", ":", "=", " ", "\u{a0}", ""][..]), 0..5),
+                proptest::sample::select(&["token", "To\u{212a}en", "\u{17f}plunk", "SSWS", "api-key", "apikey", "klaviyo-api-key", "sso-\u{212a}ey", "dsn", "otp", "key", "Bearer", ""][..]),
+                proptest::collection::vec(proptest::sample::select(&[" ", "\t", "\u{2003}", ""][..]), 0..3),
+                proptest::collection::vec(proptest::sample::select(&["abcdefgh", "0123", ".~+/:", "\u{17f}", "\u{212a}", "_-", "==", "=", "é"][..]), 0..5),
+                proptest::collection::vec(proptest::sample::select(AUTH_FRAGMENTS), 0..8),
+            )
+        ) {
+            let (before, head, seps, scheme, spaces, credential, after) = parts;
+            let text = format!(
+                "{}{head}{}{scheme}{}{}{}",
+                before.concat(),
+                seps.concat(),
+                spaces.concat(),
+                credential.concat(),
+                after.concat()
+            );
+            let r = default_redactor();
+            for (ri, rule) in r.inner.rules.iter().enumerate() {
+                if rule.matcher == Matcher::AuthHeader {
+                    prop_assert_eq!(by_matcher(r, ri, &text), by_regex(rule, &text), "on {:?}", text);
+                }
+            }
+        }
+    }
+
     /// What may come around an AWS secret: its class, `=`, separators.
     const SCREEN_NOISE: &[&str] = &[
         "aw",
@@ -1058,7 +1130,7 @@ mod tests {
                 assert!(!by_matcher(&r, ri, t).is_empty(), "{} on {t:?}", rule.id);
             }
         }
-        assert_eq!(seen, 27);
+        assert_eq!(seen, 28);
     }
 
     proptest! {

@@ -57,6 +57,13 @@ pub(crate) enum Matcher {
     /// starts with a word byte; with `trail`, every body is made of word
     /// bytes (all checked by a test), so that the boundary after a greedy
     /// body can only be at its end.
+    /// An `Authorization` header's credential, or a `Bearer` token.
+    ///
+    /// Mirrors `(?i)(?:\bauthorization\\?["']?\s*[:=]\s*\\?["']?\s*`
+    /// `(?:scheme…)\s+|\bbearer\s+)(?P<s>[A-Za-z0-9\-._~+/:]{8,}=*)`, with
+    /// ASCII word boundaries and the regex's case folding (`ſ` and `K` for
+    /// `s` and `k` included), the credential being the value.
+    AuthHeader,
     Token {
         /// Whether a word boundary must come right before the prefix.
         lead: bool,
@@ -237,6 +244,7 @@ pub(crate) fn find_accepted_at_hits(
             } => query_param(text, hit, resume, delims, names, stop),
             Matcher::Assignment => assignment(text, hit, len, resume),
             Matcher::Token { lead, alts, trail } => token(text.as_bytes(), hit, lead, alts, trail),
+            Matcher::AuthHeader => auth_header(text, hit),
         };
         match found {
             Some(f) if !accept(&f) => {
@@ -250,8 +258,8 @@ pub(crate) fn find_accepted_at_hits(
                 resume = f.end.max(hit + 1);
                 out.push(f);
             }
-            // A token's match depends on its own hit only.
-            None if matches!(matcher, Matcher::Token { .. }) => {}
+            // A token's or header's match depends on its own hit only.
+            None if matches!(matcher, Matcher::Token { .. } | Matcher::AuthHeader) => {}
             None => {
                 failed_until = run_end(text.as_bytes(), hit, |b| is_name_byte(b) || b == b'.');
             }
@@ -390,6 +398,114 @@ pub(crate) fn token(
             value: hit..body_at + len,
         })
     })
+}
+
+/// The schemes `authorization-bearer` takes after `Authorization:`, in
+/// its regex's order.
+const AUTH_SCHEMES: &[&str] = &[
+    "token",
+    "apikey",
+    "api-key",
+    "key",
+    "sso-key",
+    "dsn",
+    "otp",
+    "ssws",
+    "splunk",
+    "klaviyo-api-key",
+];
+
+/// The [`Matcher::AuthHeader`] match that starts at `hit` (at `bearer` or
+/// `authorization`, in any case), if any.
+pub(crate) fn auth_header(text: &str, hit: usize) -> Option<Found> {
+    let b = text.as_bytes();
+    if hit > 0 && b.get(hit - 1).is_some_and(|&c| is_word_byte(c)) {
+        return None;
+    }
+    // `\\?["']?` at `p`.
+    let escape_and_quote = |mut p: usize| {
+        if b.get(p) == Some(&b'\\') {
+            p += 1;
+        }
+        if matches!(b.get(p), Some(b'"' | b'\'')) {
+            p += 1;
+        }
+        p
+    };
+    if let Some(p) = folded_word(text, hit, "authorization") {
+        let p = skip_whitespace(text, escape_and_quote(p));
+        if !matches!(b.get(p), Some(b':' | b'=')) {
+            return None;
+        }
+        let p = skip_whitespace(text, escape_and_quote(skip_whitespace(text, p + 1)));
+        // The first scheme that spells the text there and leads to a
+        // credential, as the regex's alternation tries them.
+        return AUTH_SCHEMES
+            .iter()
+            .find_map(|scheme| credential_after(text, folded_word(text, p, scheme)?));
+    }
+    credential_after(text, folded_word(text, hit, "bearer")?)
+}
+
+/// `\s+(?P<s>[A-Za-z0-9\-._~+/:]{8,}=*)` at `p`, under `(?i)` (which adds
+/// `ſ` and `K` to the class).
+fn credential_after(text: &str, p: usize) -> Option<Found> {
+    let start = skip_whitespace(text, p);
+    if start == p {
+        return None;
+    }
+    let b = text.as_bytes();
+    let mut end = start;
+    let mut chars = 0usize;
+    loop {
+        match b.get(end) {
+            Some(c) if c.is_ascii_alphanumeric() || b"-._~+/:".contains(c) => end += 1,
+            Some(_)
+                if text
+                    .get(end..)
+                    .is_some_and(|t| t.starts_with(['\u{17f}', '\u{212a}'])) =>
+            {
+                end += char_at(text, end).map_or(1, char::len_utf8);
+            }
+            _ => break,
+        }
+        chars += 1;
+    }
+    if chars < 8 {
+        return None;
+    }
+    end = run_end(b, end, |c| c == b'=');
+    Some(Found {
+        end,
+        key: None,
+        value: start..end,
+    })
+}
+
+/// The end of `word` (lowercase ASCII letters and `-`) spelled at `p` as
+/// the regex's `(?i)` matches it: ASCII case aside, `ſ` stands for `s` and
+/// `K` (the Kelvin sign) for `k`.
+fn folded_word(text: &str, p: usize, word: &str) -> Option<usize> {
+    let mut at = p;
+    for w in word.bytes() {
+        let c = char_at(text, at)?;
+        let fits = c.is_ascii() && (c as u8).eq_ignore_ascii_case(&w)
+            || w == b's' && c == '\u{17f}'
+            || w == b'k' && c == '\u{212a}';
+        if !fits {
+            return None;
+        }
+        at += c.len_utf8();
+    }
+    Some(at)
+}
+
+/// The end of the whitespace (the regex's `\s`) starting at `p`.
+fn skip_whitespace(text: &str, mut p: usize) -> usize {
+    while let Some(c) = char_at(text, p).filter(|c| c.is_whitespace()) {
+        p += c.len_utf8();
+    }
+    p
 }
 
 /// The value bytes that end an unquoted assignment value.
