@@ -655,7 +655,7 @@ impl Redactor {
                 Ok(text) => r.regex.is_match(text),
                 Err(_) => true,
             },
-            Matcher::QueryParam { .. } | Matcher::Assignment => true,
+            Matcher::QueryParam { .. } | Matcher::Assignment | Matcher::Userinfo { .. } => true,
         }
     }
 

@@ -4,7 +4,7 @@
 //! Results are spans (byte ranges and rule index), never copies of the text.
 
 use super::builtin::{self, Check, KeyKind};
-use super::compiled::{Redactor, Target};
+use super::compiled::{Redactor, Target, SCHEME_SEP};
 use super::matcher::{self, Matcher};
 
 /// One match: a byte range of the string and the rule that found it.
@@ -22,14 +22,17 @@ impl Redactor {
         let mut candidates: Vec<usize> = Vec::new();
         // Hits of rules with a hand-written matcher: (rule, start, length).
         let mut at_hits: Vec<(usize, usize, usize)> = Vec::new();
-        let mut userinfo = false;
+        // Starts of the `://` with userinfo after them.
+        let mut userinfo: Vec<usize> = Vec::new();
         self.trigger_hits(text.as_bytes(), |start, hits| {
             for (t, len, spelled) in hits {
                 if !super::compiled::spelled_at(text.as_bytes(), start, spelled) {
                     continue;
                 }
                 if let Target::Userinfo = t {
-                    userinfo = userinfo || userinfo_follows(text.as_bytes(), start + len);
+                    if userinfo_follows(text.as_bytes(), start + len) {
+                        userinfo.push(start);
+                    }
                     continue;
                 }
                 if let Target::Rule(i) | Target::KeyShaped(i) = t {
@@ -42,8 +45,14 @@ impl Redactor {
             }
             false
         });
-        if userinfo {
-            candidates.extend_from_slice(&inner.userinfo_rules);
+        if !userinfo.is_empty() {
+            for &ri in &inner.userinfo_rules {
+                if inner.rules[ri].matcher.runs_regex() {
+                    candidates.push(ri);
+                } else {
+                    at_hits.extend(userinfo.iter().map(|&at| (ri, at, SCHEME_SEP.len())));
+                }
+            }
         }
         if !inner.blob_rules.is_empty() && has_base64_run(text.as_bytes(), builtin::BLOB_MIN) {
             candidates.extend_from_slice(&inner.blob_rules);
@@ -640,6 +649,11 @@ mod tests {
                         hits.push((start, *len));
                     }
                 }
+                if let Target::Userinfo = t {
+                    if r.inner.userinfo_rules.contains(&ri) {
+                        hits.push((start, *len));
+                    }
+                }
             }
             false
         });
@@ -957,6 +971,51 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The userinfo matchers find exactly what their rules' regexes
+        /// find, on URL-shaped text with noise and pieces that may break it.
+        #[test]
+        fn userinfo_matchers_agree_with_their_regexes(
+            parts in (
+                proptest::collection::vec(proptest::sample::select(USERINFO_NOISE), 0..4),
+                proptest::sample::select(&[
+                    "postgres", "PostgreSQL", "po\u{17f}tgres", "mongodb+srv", "rediss", "redis",
+                    "jdbc:mysql", "jdbc:foo", "JDBC:", "jdbc:my\u{17f}ql", "https", "h", "x.y-z+w", "s3", "9p",
+                    "\u{17f}x", "\u{212a}", "abcdefghijklmnopqrstu", "abcdefghijklmnopqrstuv", "",
+                ][..]),
+                proptest::sample::select(&["://", "://", "://", ":/", ""][..]),
+                proptest::collection::vec(proptest::sample::select(&["u", "u", "é", "\u{a0}", "@", "/", ":"][..]), 0..3),
+                proptest::sample::select(&[":", ":", ""][..]),
+                proptest::collection::vec(proptest::sample::select(&["p", "p", "w:", "?", "é", "\"", " "][..]), 0..3),
+                proptest::sample::select(&["@", "@", ""][..]),
+                proptest::collection::vec(proptest::sample::select(USERINFO_NOISE), 0..4),
+            )
+        ) {
+            let (before, scheme, sep, user, colon, password, at, after) = parts;
+            let text = format!(
+                "{}{scheme}{sep}{}{colon}{}{at}{}",
+                before.concat(),
+                user.concat(),
+                password.concat(),
+                after.concat()
+            );
+            let r = default_redactor();
+            for (ri, rule) in r.inner.rules.iter().enumerate() {
+                if matches!(rule.matcher, Matcher::Userinfo { .. }) {
+                    prop_assert_eq!(by_matcher(r, ri, &text), by_regex(rule, &text), "rule {} on {:?}", rule.id, text);
+                }
+            }
+        }
+    }
+
+    /// What may come around a URL: scheme bytes, separators, word bytes.
+    const USERINFO_NOISE: &[&str] = &[
+        "a", "Z", "_", "_", "-", ".", "+", "9", " ", " ", "\"", "é", "\u{212a}", "://", "h:p@x",
+        "/",
+    ];
+
     /// What may come around an AWS secret: its class, `=`, separators.
     const SCREEN_NOISE: &[&str] = &[
         "aw",
@@ -1130,7 +1189,7 @@ mod tests {
                 assert!(!by_matcher(&r, ri, t).is_empty(), "{} on {t:?}", rule.id);
             }
         }
-        assert_eq!(seen, 28);
+        assert_eq!(seen, 30);
     }
 
     proptest! {

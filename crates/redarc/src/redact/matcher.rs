@@ -18,7 +18,11 @@
 //! caches) evicted from the CPU's caches by the records streamed in
 //! between: ~10 µs a run, most of it memory latency, against ~0.2 µs with
 //! the tables at hand. [`Matcher::Token`] reads the prefix and a byte
-//! class's bitmap instead.
+//! class's bitmap instead; [`Matcher::AuthHeader`] and
+//! [`Matcher::Userinfo`] do the same for `Authorization`/`Bearer` headers
+//! and URL passwords, and [`Matcher::Screened`] keeps a regex from running
+//! on strings that lack what all its matches hold. These follow the
+//! regexes' case folding exactly.
 
 use std::ops::Range;
 
@@ -57,6 +61,19 @@ pub(crate) enum Matcher {
     /// starts with a word byte; with `trail`, every body is made of word
     /// bytes (all checked by a test), so that the boundary after a greedy
     /// body can only be at its end.
+    /// The password in a URL's userinfo, at a `://` hit.
+    ///
+    /// Mirrors `(?i)\bSCHEME://[^\s:/@"'<>\\]*:(?P<s>[^\s@/?#"'<>\\]+)@`
+    /// with an ASCII word boundary, SCHEME being one of `schemes` (or
+    /// `jdbc:[a-z0-9]+` with `jdbc`), or any `[a-z][a-z0-9+.\-]{1,20}` when
+    /// `schemes` is empty. The value and the match's end do not depend on
+    /// where the scheme starts, only on whether one fits.
+    Userinfo {
+        /// Scheme names, lowercase.
+        schemes: &'static [&'static str],
+        /// Whether `jdbc:` and a subprotocol is a scheme too.
+        jdbc: bool,
+    },
     /// An `Authorization` header's credential, or a `Bearer` token.
     ///
     /// Mirrors `(?i)(?:\bauthorization\\?["']?\s*[:=]\s*\\?["']?\s*`
@@ -245,6 +262,7 @@ pub(crate) fn find_accepted_at_hits(
             Matcher::Assignment => assignment(text, hit, len, resume),
             Matcher::Token { lead, alts, trail } => token(text.as_bytes(), hit, lead, alts, trail),
             Matcher::AuthHeader => auth_header(text, hit),
+            Matcher::Userinfo { schemes, jdbc } => userinfo(text, hit, resume, schemes, jdbc),
         };
         match found {
             Some(f) if !accept(&f) => {
@@ -259,7 +277,10 @@ pub(crate) fn find_accepted_at_hits(
                 out.push(f);
             }
             // A token's or header's match depends on its own hit only.
-            None if matches!(matcher, Matcher::Token { .. } | Matcher::AuthHeader) => {}
+            None if matches!(
+                matcher,
+                Matcher::Token { .. } | Matcher::AuthHeader | Matcher::Userinfo { .. }
+            ) => {}
             None => {
                 failed_until = run_end(text.as_bytes(), hit, |b| is_name_byte(b) || b == b'.');
             }
@@ -400,6 +421,132 @@ pub(crate) fn token(
     })
 }
 
+/// The [`Matcher::Userinfo`] match at the `://` at `hit`, if any, with its
+/// scheme starting at `floor` or later.
+pub(crate) fn userinfo(
+    text: &str,
+    hit: usize,
+    floor: usize,
+    schemes: &[&str],
+    jdbc: bool,
+) -> Option<Found> {
+    let b = text.as_bytes();
+    if b.get(hit..hit + 3) != Some(b"://".as_slice()) {
+        return None;
+    }
+    // The authority first: it is the same whatever the scheme.
+    let user_end = char_run_end(text, hit + 3, |c| {
+        !c.is_whitespace() && !matches!(c, ':' | '/' | '@' | '"' | '\'' | '<' | '>' | '\\')
+    });
+    if b.get(user_end) != Some(&b':') {
+        return None;
+    }
+    let start = user_end + 1;
+    let end = char_run_end(text, start, |c| {
+        !c.is_whitespace() && !matches!(c, '@' | '/' | '?' | '#' | '"' | '\'' | '<' | '>' | '\\')
+    });
+    if end == start || b.get(end) != Some(&b'@') {
+        return None;
+    }
+    let head = text.get(floor..hit)?;
+    let fits = if schemes.is_empty() {
+        any_scheme_ends(head, floor, b)
+    } else {
+        schemes
+            .iter()
+            .any(|name| folded_word_before(head, name).is_some_and(|p| boundary(b, floor + p)))
+            || jdbc && jdbc_scheme_ends(head, floor, b)
+    };
+    fits.then(|| Found {
+        end: end + 1,
+        key: None,
+        value: start..end,
+    })
+}
+
+/// Whether `(?i)[a-z][a-z0-9+.\-]{1,20}`, after an ASCII word boundary,
+/// ends where `head` does (`head` being `text[floor..]` up to the `://`).
+fn any_scheme_ends(head: &str, floor: usize, text: &[u8]) -> bool {
+    let mut chars = 0;
+    for (p, c) in head.char_indices().rev() {
+        if !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-') || is_folded_letter(c)) {
+            return false;
+        }
+        chars += 1;
+        if chars > 21 {
+            return false;
+        }
+        let letter = c.is_ascii_alphabetic() || is_folded_letter(c);
+        if chars >= 2 && letter && boundary(text, floor + p) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `(?i)jdbc:[a-z0-9]+`, after an ASCII word boundary, ends where
+/// `head` does.
+fn jdbc_scheme_ends(head: &str, floor: usize, text: &[u8]) -> bool {
+    let sub = head
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_ascii_alphanumeric() || is_folded_letter(c))
+        .last();
+    let Some((sub_start, _)) = sub else {
+        return false;
+    };
+    let Some(p) = sub_start.checked_sub(5) else {
+        return false;
+    };
+    head.get(p..sub_start)
+        .is_some_and(|j| j.eq_ignore_ascii_case("jdbc:"))
+        && boundary(text, floor + p)
+}
+
+/// Where `word` (lowercase ASCII) ends `head`, spelled as `(?i)` matches it
+/// (see [`folded_word`]); the offset in `head` where it starts.
+fn folded_word_before(head: &str, word: &str) -> Option<usize> {
+    let mut at = head.len();
+    for w in word.bytes().rev() {
+        let c = head.get(..at)?.chars().next_back()?;
+        if !folds_to(c, w) {
+            return None;
+        }
+        at -= c.len_utf8();
+    }
+    Some(at)
+}
+
+/// `ſ` and `K` (the Kelvin sign): the letters `(?i)` lets stand for ASCII
+/// ones (`s` and `k`).
+fn is_folded_letter(c: char) -> bool {
+    matches!(c, '\u{17f}' | '\u{212a}')
+}
+
+/// Whether `c` matches the ASCII letter or byte `w` under `(?i)`.
+fn folds_to(c: char, w: u8) -> bool {
+    c.is_ascii() && (c as u8).eq_ignore_ascii_case(&w)
+        || w == b's' && c == '\u{17f}'
+        || w == b'k' && c == '\u{212a}'
+}
+
+/// An ASCII word boundary (`(?-u:\b)`) at byte `p` of `text`.
+fn boundary(text: &[u8], p: usize) -> bool {
+    let before = p > 0 && text.get(p - 1).is_some_and(|&c| is_word_byte(c));
+    let after = text.get(p).is_some_and(|&c| is_word_byte(c));
+    before != after
+}
+
+/// The end of the run of chars `keep` takes, from byte `from`.
+fn char_run_end(text: &str, from: usize, keep: impl Fn(char) -> bool) -> usize {
+    let Some(rest) = text.get(from..) else {
+        return from;
+    };
+    rest.char_indices()
+        .find(|&(_, c)| !keep(c))
+        .map_or(text.len(), |(i, _)| from + i)
+}
+
 /// The schemes `authorization-bearer` takes after `Authorization:`, in
 /// its regex's order.
 const AUTH_SCHEMES: &[&str] = &[
@@ -489,10 +636,7 @@ fn folded_word(text: &str, p: usize, word: &str) -> Option<usize> {
     let mut at = p;
     for w in word.bytes() {
         let c = char_at(text, at)?;
-        let fits = c.is_ascii() && (c as u8).eq_ignore_ascii_case(&w)
-            || w == b's' && c == '\u{17f}'
-            || w == b'k' && c == '\u{212a}';
-        if !fits {
+        if !folds_to(c, w) {
             return None;
         }
         at += c.len_utf8();
