@@ -617,10 +617,11 @@ impl Redactor {
     /// Whether a value rule's literal at `line[s..]` can lead to a change.
     /// When the hit sits in a JSON string with no escapes, the raw bytes are
     /// the string the walk would scan, so the rule decides now: its token
-    /// matcher at the hit, or its regex on the string. A short prefix such
-    /// as `SK` inside an upper-case id then costs a look at one string
-    /// instead of parsing and walking the whole record. Anything else
-    /// (escapes, other hand-written matchers, path keys) walks.
+    /// or header matcher at the hit, or its screen and regex on the string.
+    /// A short prefix such as `SK` inside an upper-case id then costs a look
+    /// at one string instead of parsing and walking the whole record.
+    /// Anything else (escapes, other hand-written matchers, path keys)
+    /// walks.
     /// `string` holds the quotes around the hit ([`string_around`]).
     fn rule_hit_matters(
         &self,

@@ -8,7 +8,7 @@
 //! around it. They return exactly what the regex's `find_iter` /
 //! `captures_iter` would (tests compare the two on random text), with one
 //! documented exception: the regexes' Unicode case folding also lets `ſ`
-//! (U+017F) and `K` (U+212A) stand for `s` and `k`, which these ASCII
+//! (U+017F) and `K` (U+212A) stand for `s` and `k`, which these two ASCII
 //! matchers do not — the keyword automaton never reports such spellings,
 //! so the regex never ran on them either.
 //!
@@ -53,14 +53,6 @@ pub(crate) enum Matcher {
     /// `(?:=>|:=|=|:)[ \t]*(?:\\?"(?P<q1>[^"\\\r\n]*)\\?"|'(?P<q2>[^'\r\n]*)'`
     /// `|(?P<s>[^\s"'\\,;&})\]<>]+))`.
     Assignment,
-    /// A token that starts with a fixed prefix: `(?-u:\b)?(?:alt|…)(?-u:\b)?`,
-    /// each alternative `prefix[body]{min,max}`.
-    ///
-    /// Every prefix must begin where one of the rule's trigger literals
-    /// does, so that every match starts at a hit; with `lead`, every prefix
-    /// starts with a word byte; with `trail`, every body is made of word
-    /// bytes (all checked by a test), so that the boundary after a greedy
-    /// body can only be at its end.
     /// The password in a URL's userinfo, at a `://` hit.
     ///
     /// Mirrors `(?i)\bSCHEME://[^\s:/@"'<>\\]*:(?P<s>[^\s@/?#"'<>\\]+)@`
@@ -81,6 +73,14 @@ pub(crate) enum Matcher {
     /// ASCII word boundaries and the regex's case folding (`ſ` and `K` for
     /// `s` and `k` included), the credential being the value.
     AuthHeader,
+    /// A token that starts with a fixed prefix: `(?-u:\b)?(?:alt|…)(?-u:\b)?`,
+    /// each alternative `prefix[body]{min,max}`.
+    ///
+    /// Every prefix must begin where one of the rule's trigger literals
+    /// does, so that every match starts at a hit; with `lead`, every prefix
+    /// starts with a word byte; with `trail`, every body is made of word
+    /// bytes (all checked by a test), so that the boundary after a greedy
+    /// body can only be at its end.
     Token {
         /// Whether a word boundary must come right before the prefix.
         lead: bool,
@@ -276,7 +276,8 @@ pub(crate) fn find_accepted_at_hits(
                 resume = f.end.max(hit + 1);
                 out.push(f);
             }
-            // A token's or header's match depends on its own hit only.
+            // A failed token, header or URL password says nothing of the
+            // hits after it.
             None if matches!(
                 matcher,
                 Matcher::Token { .. } | Matcher::AuthHeader | Matcher::Userinfo { .. }
