@@ -640,14 +640,16 @@ impl Redactor {
         if raw.contains(&b'\\') {
             return true;
         }
+        // The hit's offset in the string.
+        let at = s.checked_sub(q0 + 1);
         match r.matcher {
             // A token's or header's match depends only on the bytes from
             // its hit on and the one before it, all inside this string.
-            Matcher::Token { lead, alts, trail } => match s.checked_sub(q0 + 1) {
+            Matcher::Token { lead, alts, trail } => match at {
                 Some(at) => super::matcher::token(raw, at, lead, alts, trail).is_some(),
                 None => true,
             },
-            Matcher::AuthHeader => match (std::str::from_utf8(raw), s.checked_sub(q0 + 1)) {
+            Matcher::AuthHeader => match (std::str::from_utf8(raw), at) {
                 (Ok(text), Some(at)) => super::matcher::auth_header(text, at).is_some(),
                 _ => true,
             },

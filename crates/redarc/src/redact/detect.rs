@@ -547,41 +547,20 @@ fn is_base64_char(b: u8) -> bool {
 /// `hay`, as that regex's `find_iter` reports them: every maximal run of at
 /// least `min` base64 characters, with up to two `=` after it.
 ///
-/// Like [`has_base64_run`], looks at about one byte in `min` outside
-/// such runs: strings that hold one (signed URLs, mostly) are long.
+/// Through [`matcher::each_long_run`], which looks at about one byte in
+/// `min` outside such runs: strings that hold one (signed URLs, mostly)
+/// are long.
 fn base64_runs(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
-    let min = min.max(1);
     let mut out = Vec::new();
-    // Every run of `min` or more that starts at `floor` or later holds the
-    // byte at `i`, or one `min` further on.
-    let mut floor = 0;
-    let mut i = min - 1;
-    while let Some(&b) = hay.get(i) {
-        if !is_base64_char(b) {
-            i += min;
-            floor = i + 1 - min;
-            continue;
-        }
-        let mut start = i;
-        while start > floor && is_base64_char(hay[start - 1]) {
-            start -= 1;
-        }
-        let mut end = i + 1;
-        while hay.get(end).copied().is_some_and(is_base64_char) {
-            end += 1;
-        }
-        if end - start >= min {
-            end += hay[end..]
-                .iter()
-                .take(2)
-                .take_while(|&&b| b == b'=')
-                .count();
-            out.push((start, end));
-        }
-        // The next run starts at `end` or later (right at it after `=`).
-        floor = end;
-        i = end + min - 1;
-    }
+    matcher::each_long_run(hay, min, is_base64_char, |start, end| {
+        let pad = hay[end..]
+            .iter()
+            .take(2)
+            .take_while(|&&b| b == b'=')
+            .count();
+        out.push((start, end + pad));
+        false
+    });
     out
 }
 

@@ -128,25 +128,45 @@ fn has_aw(text: &[u8]) -> bool {
 }
 
 /// A maximal run of exactly 40 `[A-Za-z0-9/+]` not followed by `=`.
-///
-/// Looks at about one byte in 40 outside such runs: a byte outside the
-/// class rules out every run through it.
 fn has_exact_run_40(text: &[u8]) -> bool {
     const N: usize = 40;
     let class = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
-    let mut i = N - 1;
+    each_long_run(text, N, class, |start, end| {
+        end - start == N && text.get(end) != Some(&b'=')
+    })
+}
+
+/// Calls `f(start, end)` for each maximal run of `class` bytes at least
+/// `min` long (at least 1), in order, until `f` returns `true`; returns
+/// whether it did.
+///
+/// Looks at about one byte in `min` outside such runs: a byte outside the
+/// class rules out every run through it, so the search jumps past it.
+pub(crate) fn each_long_run(
+    text: &[u8],
+    min: usize,
+    class: impl Fn(u8) -> bool,
+    mut f: impl FnMut(usize, usize) -> bool,
+) -> bool {
+    let min = min.max(1);
+    // Every run of `min` or more that starts at `floor` or later holds the
+    // byte at `i`, or one `min` further on.
+    let mut floor = 0;
+    let mut i = min - 1;
     while let Some(&b) = text.get(i) {
         if !class(b) {
-            i += N;
+            i += min;
+            floor = i + 1 - min;
             continue;
         }
-        let start = run_start(text, i, 0, class);
-        let end = run_end(text, i, class);
-        if end - start == N && text.get(end) != Some(&b'=') {
+        let start = run_start(text, i, floor, &class);
+        let end = run_end(text, i, &class);
+        if end - start >= min && f(start, end) {
             return true;
         }
-        // The next run starts after `end`, so its 40th byte is at end + 40 or later.
-        i = end + N;
+        // The byte at `end` is outside the class: the next run starts after it.
+        floor = end;
+        i = end + min;
     }
     false
 }
@@ -395,9 +415,7 @@ pub(crate) fn token(
     alts: &[TokenAlt],
     trail: bool,
 ) -> Option<Found> {
-    // Every prefix starts with a word byte, so the boundary before it is a
-    // non-word byte (or none).
-    if lead && hit > 0 && text.get(hit - 1).is_some_and(|&b| is_word_byte(b)) {
+    if lead && !boundary(text, hit) {
         return None;
     }
     let rest = text.get(hit..)?;
@@ -436,17 +454,12 @@ pub(crate) fn userinfo(
         return None;
     }
     // The authority first: it is the same whatever the scheme.
-    let user_end = char_run_end(text, hit + 3, |c| {
-        !c.is_whitespace() && !matches!(c, ':' | '/' | '@' | '"' | '\'' | '<' | '>' | '\\')
-    });
+    let user_end = value_run(text, hit + 3, b":/@\"'<>\\").map_or(hit + 3, |user| user.end);
     if b.get(user_end) != Some(&b':') {
         return None;
     }
-    let start = user_end + 1;
-    let end = char_run_end(text, start, |c| {
-        !c.is_whitespace() && !matches!(c, '@' | '/' | '?' | '#' | '"' | '\'' | '<' | '>' | '\\')
-    });
-    if end == start || b.get(end) != Some(&b'@') {
+    let password = value_run(text, user_end + 1, b"@/?#\"'<>\\")?;
+    if b.get(password.end) != Some(&b'@') {
         return None;
     }
     let head = text.get(floor..hit)?;
@@ -459,9 +472,9 @@ pub(crate) fn userinfo(
             || jdbc && jdbc_scheme_ends(head, floor, b)
     };
     fits.then(|| Found {
-        end: end + 1,
+        end: password.end + 1,
         key: None,
-        value: start..end,
+        value: password,
     })
 }
 
@@ -538,16 +551,6 @@ fn boundary(text: &[u8], p: usize) -> bool {
     before != after
 }
 
-/// The end of the run of chars `keep` takes, from byte `from`.
-fn char_run_end(text: &str, from: usize, keep: impl Fn(char) -> bool) -> usize {
-    let Some(rest) = text.get(from..) else {
-        return from;
-    };
-    rest.char_indices()
-        .find(|&(_, c)| !keep(c))
-        .map_or(text.len(), |(i, _)| from + i)
-}
-
 /// The schemes `authorization-bearer` takes after `Authorization:`, in
 /// its regex's order.
 const AUTH_SCHEMES: &[&str] = &[
@@ -567,7 +570,7 @@ const AUTH_SCHEMES: &[&str] = &[
 /// `authorization`, in any case), if any.
 pub(crate) fn auth_header(text: &str, hit: usize) -> Option<Found> {
     let b = text.as_bytes();
-    if hit > 0 && b.get(hit - 1).is_some_and(|&c| is_word_byte(c)) {
+    if !boundary(b, hit) {
         return None;
     }
     // `\\?["']?` at `p`.
